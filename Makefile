@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine:
+#   make repro   create .venv if missing, install, run the default DVC pipeline end to end
+#   make test    create .venv if missing, install, run the test suite
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export DVC_NO_ANALYTICS := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install repro test test-fast bench clean-outputs
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@command -v dot >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null 2>&1) \
+	  && echo "installed graphviz (dot)" ; } || echo "note: Graphviz 'dot' is not installed; scene-graph drawings need it (apt-get install graphviz)"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+repro: install
+	$(VENV)/bin/dvc repro
+	$(PY) -m sg2im.summary
+
+# pytest exits 5 when it collects no test; say so loudly instead of failing with no message.
+test: install
+	@$(PY) -m pytest -q -x --timeout=900 tests; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" tests
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,0 +1,1 @@
+"""sg2im: image generation from scene graphs."""

@@ -1,0 +1,1 @@
+"""Datasets: synthetic generators, official downloads, COCO-Stuff and Visual Genome loaders."""

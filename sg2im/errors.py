@@ -1,0 +1,14 @@
+"""Errors the user can fix. Stages print their message (which names the file, the field and
+the fix) and exit non-zero, without a traceback."""
+
+
+class Sg2imError(Exception):
+    """Base class of user-facing errors."""
+
+
+class ParamsError(Sg2imError, ValueError):
+    """A parameter file or flag is wrong."""
+
+
+class DataError(Sg2imError, ValueError):
+    """Input data (annotations, images, scene graphs, checkpoints) is malformed or missing."""
