@@ -1,0 +1,136 @@
+"""Scene-graph JSON <-> tensors (the original ``Sg2ImModel.encode_scene_graphs``), with validation.
+
+Format (``scene_graphs/*.json``): one dict or a list of dicts::
+
+    {"objects": ["sky", "grass", "sheep"], "relationships": [[0, "above", 1], [2, "standing on", 1]]}
+
+Each graph gets an ``__image__`` object appended and ``[j, "__in_image__", image]`` for every
+object j, after its own relationships (the original order). Unlike the original, the caller's
+dicts are not mutated. Errors are ``DataError`` naming the graph (index and file), the field and
+the fix; unknown names list the closest vocabulary names.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from typing import Any
+
+import torch
+
+from .errors import DataError
+
+IMAGE_OBJECT = "__image__"
+IN_IMAGE_PREDICATE = "__in_image__"
+
+
+def _where(index: int, source: str | None) -> str:
+    return f"scene graph {index}" + (f" in {source}" if source else "")
+
+
+def _lookup(name: Any, table: dict, kind: str, field: str, where: str) -> int:
+    if not isinstance(name, str):
+        raise DataError(f"{where}: {field} must be a {kind} name (a string), got {name!r}")
+    idx = table.get(name)
+    if idx is None:
+        close = difflib.get_close_matches(name, [k for k in table if isinstance(k, str)], n=3, cutoff=0.5)
+        hint = f"; closest: {', '.join(repr(c) for c in close)}" if close else ""
+        raise DataError(f'{where}: {field} "{name}" is not a {kind} of the model\'s vocabulary{hint}. '
+                        f"Use names from the checkpoint's vocab ({kind} names differ between COCO and VG).")
+    return int(idx)
+
+
+def _check_vocab(vocab: dict) -> None:
+    for key in ("object_name_to_idx", "pred_name_to_idx"):
+        if not isinstance(vocab.get(key), dict):
+            raise DataError(f'vocabulary has no "{key}" mapping; pass the vocab.json / checkpoint vocab')
+    if IMAGE_OBJECT not in vocab["object_name_to_idx"] or IN_IMAGE_PREDICATE not in vocab["pred_name_to_idx"]:
+        raise DataError(f'vocabulary lacks "{IMAGE_OBJECT}" or "{IN_IMAGE_PREDICATE}"; it is not an sg2im vocabulary')
+
+
+def encode_scene_graphs(scene_graphs: dict | list, vocab: dict, device: torch.device | str | None = None,
+                        source: str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Encode graphs to (objs (O,), triples (T, 3) with batch-global indices, obj_to_img (O,)), long."""
+    _check_vocab(vocab)
+    if isinstance(scene_graphs, dict):
+        scene_graphs = [scene_graphs]
+    if not isinstance(scene_graphs, list) or not scene_graphs:
+        raise DataError(f"scene graphs{' in ' + source if source else ''} must be a dict or a non-empty list of dicts, "
+                        f"got {type(scene_graphs).__name__ if scene_graphs != [] else 'an empty list'}")
+    obj_names, pred_names = vocab["object_name_to_idx"], vocab["pred_name_to_idx"]
+    image_idx, in_image_idx = int(obj_names[IMAGE_OBJECT]), int(pred_names[IN_IMAGE_PREDICATE])
+    objs: list[int] = []
+    triples: list[list[int]] = []
+    obj_to_img: list[int] = []
+    offset = 0
+    for i, sg in enumerate(scene_graphs):
+        where = _where(i, source)
+        if not isinstance(sg, dict):
+            raise DataError(f'{where}: must be a dict with "objects" and "relationships", got {type(sg).__name__}')
+        objects = sg.get("objects")
+        rels = sg.get("relationships", [])
+        if not isinstance(objects, list):
+            raise DataError(f'{where}: "objects" must be a list of object names, got {type(objects).__name__}')
+        if not objects:
+            raise DataError(f'{where}: "objects" is empty; a scene graph needs at least one object')
+        if not isinstance(rels, list):
+            raise DataError(f'{where}: "relationships" must be a list of [subject, "predicate", object], '
+                            f"got {type(rels).__name__}")
+        n = len(objects)
+        for j, name in enumerate(objects):
+            objs.append(_lookup(name, obj_names, "object", f"objects[{j}]", where))
+        for k, rel in enumerate(rels):
+            field = f"relationships[{k}]"
+            if not isinstance(rel, (list, tuple)) or len(rel) != 3:
+                raise DataError(f'{where}: {field} must be [subject_index, "predicate", object_index], got {rel!r}')
+            s, p, o = rel
+            for role, v in (("subject", s), ("object", o)):
+                if isinstance(v, bool) or not isinstance(v, int):
+                    raise DataError(f"{where}: {field} {role} must be an integer index into objects, got {v!r}")
+                if not 0 <= v < n:
+                    raise DataError(f"{where}: {field} {role} index {v} is out of range; "
+                                    f"the graph has {n} objects (indices 0..{n - 1})")
+            pred = _lookup(p, pred_names, "predicate", f"{field} predicate", where)
+            triples.append([s + offset, pred, o + offset])
+        objs.append(image_idx)
+        for j in range(n):
+            triples.append([j + offset, in_image_idx, n + offset])
+        obj_to_img.extend([i] * (n + 1))
+        offset += n + 1
+    as_long = dict(dtype=torch.long, device=device)
+    return (torch.tensor(objs, **as_long), torch.tensor(triples, **as_long).view(-1, 3),
+            torch.tensor(obj_to_img, **as_long))
+
+
+def load_scene_graphs(path: str | os.PathLike) -> list[dict]:
+    """Read one scene graph (a dict) or a list of them from a JSON file."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise DataError(f"scene-graph file {path} does not exist") from None
+    except json.JSONDecodeError as err:
+        raise DataError(f"scene-graph file {path} is not valid JSON: {err.msg} at line {err.lineno}, "
+                        f"column {err.colno}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"scene-graph file {path} is not UTF-8 text") from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list) or not data:
+        raise DataError(f"scene-graph file {path}: expected a scene graph (a dict) or a non-empty list of them")
+    for i, sg in enumerate(data):
+        if not isinstance(sg, dict):
+            raise DataError(f'{_where(i, path)}: must be a dict with "objects" and "relationships", '
+                            f"got {type(sg).__name__}")
+    return data
+
+
+def vocab_from_names(object_names: list[str], predicate_names: list[str]) -> dict:
+    """A minimal sg2im vocabulary (``__image__`` object 0, ``__in_image__`` predicate 0)."""
+    objs = [IMAGE_OBJECT] + [n for n in dict.fromkeys(object_names) if n != IMAGE_OBJECT]
+    preds = [IN_IMAGE_PREDICATE] + [n for n in dict.fromkeys(predicate_names) if n != IN_IMAGE_PREDICATE]
+    return {
+        "object_idx_to_name": objs, "object_name_to_idx": {n: i for i, n in enumerate(objs)},
+        "pred_idx_to_name": preds, "pred_name_to_idx": {n: i for i, n in enumerate(preds)},
+    }
