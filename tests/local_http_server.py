@@ -1,0 +1,87 @@
+"""A real HTTP server on 127.0.0.1 (port 0) for the download tests: serves in-memory files, supports
+Range requests, and can misbehave on purpose (drop a connection after N bytes, answer 503 a few
+times, ignore Range). Nothing in the tests reaches the internet."""
+from __future__ import annotations
+
+import re
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
+
+
+@dataclass
+class Behaviour:
+    files: dict[str, bytes] = field(default_factory=dict)     # URL path -> content
+    drop_after: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before closing (first request only)
+    fail_times: dict[str, int] = field(default_factory=dict)  # path -> number of 503 answers before serving
+    no_range: set[str] = field(default_factory=set)           # paths served whole even when a Range is asked
+    requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    behaviour: Behaviour
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+    def do_GET(self) -> None:
+        b = self.behaviour
+        path = self.path.split("?", 1)[0]
+        rng = self.headers.get("Range")
+        with b.lock:
+            b.requests.append((path, rng))
+            if b.fail_times.get(path, 0) > 0:
+                b.fail_times[path] -= 1
+                fail = True
+            else:
+                fail = False
+            drop = b.drop_after.pop(path, None)
+        if fail:
+            self.send_error(503, "try again later")
+            return
+        data = b.files.get(path)
+        if data is None:
+            self.send_error(404, "not found")
+            return
+        start = 0
+        match = re.fullmatch(r"bytes=(\d+)-", rng or "")
+        if match and path not in b.no_range:
+            start = int(match.group(1))
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if drop is not None:
+            self.wfile.write(body[:drop])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+
+@contextmanager
+def serve(behaviour: Behaviour) -> Iterator[str]:
+    """Run a server for ``behaviour`` in a thread; yield its base URL (http://127.0.0.1:PORT)."""
+    handler = type("Handler", (_Handler,), {"behaviour": behaviour})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
