@@ -14,7 +14,9 @@ from typing import Iterator
 @dataclass
 class Behaviour:
     files: dict[str, bytes] = field(default_factory=dict)     # URL path -> content
-    drop_after: dict[str, int] = field(default_factory=dict)  # path -> bytes sent before closing (first request only)
+    # path -> bytes sent before closing the connection: an int (first request only) or a list
+    # (one entry per request, in order)
+    drop_after: dict[str, int | list[int]] = field(default_factory=dict)
     fail_times: dict[str, int] = field(default_factory=dict)  # path -> number of 503 answers before serving
     no_range: set[str] = field(default_factory=set)           # paths served whole even when a Range is asked
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
@@ -38,7 +40,11 @@ class _Handler(BaseHTTPRequestHandler):
                 fail = True
             else:
                 fail = False
-            drop = b.drop_after.pop(path, None)
+            drop = b.drop_after.get(path)
+            if isinstance(drop, list):
+                drop = drop.pop(0) if drop else None
+            else:
+                b.drop_after.pop(path, None)
         if fail:
             self.send_error(503, "try again later")
             return

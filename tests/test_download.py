@@ -46,6 +46,16 @@ def test_resume_after_connection_dropped_mid_file(tmp_path):
     assert not (tmp_path / "f.bin.part").exists()
 
 
+def test_drops_that_make_progress_do_not_use_up_retries(tmp_path):
+    b = Behaviour(files={"/f.bin": PAYLOAD}, drop_after={"/f.bin": [60_000, 60_000, 60_000, 60_000]})
+    delays, sleep = _sleeps()
+    with serve(b) as base:
+        download_file(f"{base}/f.bin", tmp_path / "f.bin", retries=0, progress=False, sleep=sleep)
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+    assert [r for _, r in b.requests] == [None] + [f"bytes={n}-" for n in (60_000, 120_000, 180_000, 240_000)]
+    assert delays == []
+
+
 def test_resume_from_part_left_by_an_earlier_run(tmp_path):
     (tmp_path / "f.bin.part").write_bytes(PAYLOAD[:123_456])
     b = Behaviour(files={"/f.bin": PAYLOAD})
