@@ -30,7 +30,8 @@ def _where(index: int, source: str | None) -> str:
 
 def _lookup(name: Any, table: dict, kind: str, field: str, where: str) -> int:
     if not isinstance(name, str):
-        raise DataError(f"{where}: {field} must be a {kind} name (a string), got {name!r}")
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise DataError(f"{where}: {field} must be {article} {kind} name (a string), got {name!r}")
     idx = table.get(name)
     if idx is None:
         close = difflib.get_close_matches(name, [k for k in table if isinstance(k, str)], n=3, cutoff=0.5)

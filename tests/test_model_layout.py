@@ -1,0 +1,139 @@
+"""Layout and crop geometry (sg2im/model/layout.py): values, not just shapes."""
+import torch
+import torch.nn.functional as F
+
+from sg2im.model.layout import (boxes_to_layout, crop_bbox_batch, masks_to_layout, masks_to_layout_reference)
+
+
+def test_all_ones_mask_fills_its_box_and_nothing_else():
+    H = W = 64
+    M = 16
+    box = torch.tensor([[0.25, 0.5, 0.75, 0.875]])
+    layout = masks_to_layout(torch.ones(1, 1), box, torch.ones(1, M, M), torch.zeros(1, dtype=torch.long), H, W)[0, 0]
+    xs = torch.linspace(0, 1, W)  # align_corners=True: pixel i sits at i / (W - 1)
+    ys = torch.linspace(0, 1, H)
+    inside = (ys[:, None] >= 0.5) & (ys[:, None] <= 0.875) & (xs[None] >= 0.25) & (xs[None] <= 0.75)
+    assert torch.allclose(layout[inside], torch.ones(()), atol=1e-6)
+    # bilinear edges are soft for at most one mask cell (box size / (M - 1)) outside the box
+    cell_x, cell_y = 0.5 / (M - 1), 0.375 / (M - 1)
+    near = ((ys[:, None] >= 0.5 - cell_y) & (ys[:, None] <= 0.875 + cell_y)
+            & (xs[None] >= 0.25 - cell_x) & (xs[None] <= 0.75 + cell_x))
+    assert (layout[~near] == 0).all()
+    assert layout.max() <= 1 + 1e-6
+
+
+def test_mask_content_lands_where_align_corners_true_puts_it():
+    # a horizontal ramp mask: bilinear interpolation is exact, so inside the box the layout is
+    # (x - x0) / (x1 - x0) times the vector, with pixel x at i / (W - 1) (align_corners=True)
+    M, H, W = 8, 32, 48
+    ramp = torch.linspace(0, 1, M).expand(M, M)
+    x0, y0, x1, y1 = 0.2, 0.1, 0.9, 0.6
+    vec = torch.tensor([[2.0, -3.0]])
+    layout = masks_to_layout(vec, torch.tensor([[x0, y0, x1, y1]]), ramp[None], torch.zeros(1, dtype=torch.long), H, W)[0]
+    xs, ys = torch.linspace(0, 1, W), torch.linspace(0, 1, H)
+    rows = (ys >= y0) & (ys <= y1)
+    cols = (xs >= x0) & (xs <= x1)
+    expect = ((xs[cols] - x0) / (x1 - x0)).expand(int(rows.sum()), -1)
+    assert torch.allclose(layout[0][rows][:, cols], 2 * expect, atol=1e-5)
+    assert torch.allclose(layout[1][rows][:, cols], -3 * expect, atol=1e-5)
+
+
+def test_quadrant_mask_lands_in_the_box_quadrant():
+    M, H = 16, 64
+    mask = torch.zeros(1, M, M)
+    mask[0, :4, :4] = 1  # top-left corner of the mask
+    box = torch.tensor([[0.5, 0.5, 1.0, 1.0]])
+    layout = masks_to_layout(torch.ones(1, 1), box, mask, torch.zeros(1, dtype=torch.long), H)[0, 0]
+    ys, xs = torch.nonzero(layout > 0.5, as_tuple=True)
+    assert len(ys) > 0
+    assert ys.min() >= 31 and xs.min() >= 31  # nothing outside the box
+    assert ys.max() <= 31 + 13 and xs.max() <= 31 + 13  # only its top-left part
+
+
+def test_fast_layout_equals_original_algorithm_with_unsorted_images():
+    torch.manual_seed(0)
+    O, D, M = 13, 6, 16
+    vecs = torch.randn(O, D, dtype=torch.float64)
+    xy = torch.rand(O, 2, dtype=torch.float64) * 0.6
+    boxes = torch.cat([xy, xy + 0.05 + torch.rand(O, 2, dtype=torch.float64) * 0.35], 1)
+    masks = torch.rand(O, M, M, dtype=torch.float64)
+    obj_to_img = torch.tensor([2, 0, 1, 0, 2, 2, 1, 0, 3, 3, 0, 2, 1])
+    for pooling in ("sum", "avg"):
+        fast = masks_to_layout(vecs, boxes, masks, obj_to_img, 24, 20, pooling=pooling)
+        ref = masks_to_layout_reference(vecs, boxes, masks, obj_to_img, 24, 20, pooling=pooling)
+        assert fast.shape == (4, D, 24, 20)
+        assert torch.allclose(fast, ref, atol=1e-12)
+    # an image's layout only gets its own objects
+    only_img1 = masks_to_layout(vecs, boxes, masks * (obj_to_img == 1).double()[:, None, None], obj_to_img, 24, 20)
+    fast = masks_to_layout(vecs, boxes, masks, obj_to_img, 24, 20)
+    assert torch.equal(only_img1[1], fast[1]) and only_img1[0].abs().max() == 0
+
+
+def test_layout_gradients_match_original_algorithm():
+    torch.manual_seed(1)
+    O, D = 7, 4
+    args = [torch.randn(O, D), torch.tensor([[0.1, 0.1, 0.6, 0.7]]).repeat(O, 1), torch.rand(O, 8, 8)]
+    obj_to_img = torch.tensor([0, 1, 0, 1, 1, 2, 2])
+    grads = []
+    for fn in (masks_to_layout, masks_to_layout_reference):
+        leaves = [a.clone().requires_grad_() for a in args]
+        (fn(*leaves, obj_to_img, 16).square().sum()).backward()
+        grads.append([leaf.grad for leaf in leaves])
+    for g_fast, g_ref in zip(*grads):
+        assert torch.allclose(g_fast, g_ref, atol=1e-4, rtol=1e-4)
+
+
+def test_boxes_to_layout_is_a_constant_box():
+    layout = boxes_to_layout(torch.tensor([[1.5]]), torch.tensor([[0.0, 0.0, 0.5, 1.0]]), torch.zeros(1, dtype=torch.long), 16)
+    xs = torch.linspace(0, 1, 16)
+    assert torch.allclose(layout[0, 0][:, xs <= 0.5], torch.tensor(1.5))
+    assert (layout[0, 0][:, xs > 0.5 + 0.5 / 7] == 0).all()
+
+
+def test_degenerate_boxes_give_finite_layouts():
+    boxes = torch.tensor([[0.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.2, 0.5], [0.3, 0.3, 0.3, 0.9]])
+    for fn in (masks_to_layout, masks_to_layout_reference):
+        layout = fn(torch.ones(3, 2), boxes, torch.ones(3, 4, 4), torch.zeros(3, dtype=torch.long), 16)
+        assert torch.isfinite(layout).all()
+
+
+def test_crop_of_pixel_aligned_box_equals_the_image_region():
+    torch.manual_seed(2)
+    imgs = torch.randn(3, 2, 33, 33)
+    # with align_corners=True, box [a/32, b/32] samples exactly pixels a..b
+    boxes = torch.tensor([[8, 4, 23, 19], [0, 0, 32, 32], [16, 10, 31, 25]], dtype=torch.float) / 32
+    obj_to_img = torch.tensor([2, 0, 1])
+    crops = crop_bbox_batch(imgs, boxes, obj_to_img, 16)
+    assert crops.shape == (3, 2, 16, 16)
+    assert torch.allclose(crops[0], imgs[2, :, 4:20, 8:24], atol=1e-5)
+    assert torch.allclose(crops[1], F.interpolate(imgs[0:1], size=16, mode="bilinear", align_corners=True)[0], atol=1e-5)
+    assert torch.allclose(crops[2], imgs[1, :, 10:26, 16:32], atol=1e-5)
+
+
+def test_crop_of_a_ramp_image_is_the_resampled_ramp():
+    W = 64
+    img = torch.arange(W, dtype=torch.float).expand(1, 1, W, W).contiguous()  # value = pixel column
+    x0, x1 = 0.25, 0.75
+    crops = crop_bbox_batch(img, torch.tensor([[x0, 0.1, x1, 0.3]]), torch.zeros(1, dtype=torch.long), 8, 5)
+    expect = (x0 + torch.linspace(0, 1, 5) * (x1 - x0)) * (W - 1)
+    assert crops.shape == (1, 1, 8, 5)
+    assert torch.allclose(crops[0, 0], expect.expand(8, 5), atol=1e-4)
+
+
+def test_crop_gradients_flow_to_the_right_image():
+    imgs = torch.randn(2, 3, 16, 16, requires_grad=True)
+    crop_bbox_batch(imgs, torch.tensor([[0.0, 0.0, 0.5, 0.5]]), torch.tensor([1]), 8).sum().backward()
+    assert imgs.grad[0].abs().max() == 0 and imgs.grad[1].abs().max() > 0
+
+
+def test_layout_and_crop_channels_last_and_bf16_autocast():
+    imgs = torch.randn(2, 3, 16, 16).to(memory_format=torch.channels_last)
+    boxes = torch.tensor([[0.1, 0.1, 0.9, 0.6], [0.2, 0.0, 0.7, 1.0]])
+    obj_to_img = torch.tensor([0, 1])
+    ref = crop_bbox_batch(imgs.contiguous(), boxes, obj_to_img, 8)
+    assert torch.allclose(crop_bbox_batch(imgs, boxes, obj_to_img, 8), ref, atol=1e-6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        crops = crop_bbox_batch(imgs, boxes, obj_to_img, 8)
+        layout = masks_to_layout(torch.randn(2, 4), boxes, torch.rand(2, 8, 8), obj_to_img, 16)
+    assert torch.allclose(crops.float(), ref, atol=0.1)
+    assert layout.shape == (2, 4, 16, 16) and torch.isfinite(layout.float()).all()
