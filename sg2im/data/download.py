@@ -44,7 +44,8 @@ class DownloadError(DataError):
 
 
 def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """One line on stderr that does not break a progress bar being drawn."""
+    tqdm.write(message, file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- disk space
