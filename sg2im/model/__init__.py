@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 from typing import Any
 
 import torch
@@ -62,8 +63,11 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu",
     try:
         ckpt = torch.load(path, map_location=device, weights_only=not trust_checkpoint)
     except pickle.UnpicklingError as err:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+        why = (f"it contains {found.group(1)}" if found
+               else "it contains objects other than tensors and plain containers, e.g. a defaultdict")
         raise DataError(
-            f"checkpoint {path} cannot be loaded safely (weights_only=True): {str(err).splitlines()[0]}. "
+            f"checkpoint {path} cannot be loaded safely with weights_only=True ({why}). "
             "If you trust the file, load it with trust_checkpoint (e.g. --trust_checkpoint 1)."
         ) from None
     except (RuntimeError, EOFError, OSError) as err:
