@@ -27,7 +27,7 @@ def _default_crop_fn() -> CropFn:
 
 
 class CropClassifier(nn.Module):
-    """conv-BN-ReLU stack, three 2x poolings, global average pool -> ``4*width`` features -> logits."""
+    """conv-BN-ReLU stack (5 convs), three 2x poolings, global average pool -> ``4*width`` features -> logits."""
 
     def __init__(self, num_classes: int, width: int = 32) -> None:
         super().__init__()
@@ -39,7 +39,7 @@ class CropClassifier(nn.Module):
 
         w = width
         self.body = nn.Sequential(
-            *block(3, w), *block(w, w), nn.MaxPool2d(2),
+            *block(3, w), nn.MaxPool2d(2),
             *block(w, 2 * w), *block(2 * w, 2 * w), nn.MaxPool2d(2),
             *block(2 * w, 4 * w), nn.MaxPool2d(2),
             *block(4 * w, 4 * w),
@@ -124,7 +124,7 @@ def train_crop_classifier(
         loss.backward()
         opt.step()
         sched.step()
-        loss_value = float(loss)
+        loss_value = float(loss.detach())
         if step >= steps - 20:
             recent_correct += int((logits.argmax(1) == target).sum())
             recent_total += len(idx)

@@ -1,0 +1,434 @@
+"""The evaluation protocol: a checkpoint on a split, with predicted and with ground-truth layouts.
+
+For every test image (up to ``num_samples``), the generator (BatchNorm in ``model_mode``, eval by
+default as the original ``sample_images.py``) produces ``samples_per_layout`` images
+
+- from the *predicted* layout (graph only: predicted boxes and masks), and
+- from the *ground-truth* layout (GT boxes, plus GT masks where the dataset has them).
+
+Generated images are evaluated as they would be saved: ImageNet de-normalised, each image's
+min..max stretched to 0..255 and rounded to uint8 (the original ``imagenet_deprocess_batch``).
+Real images are the dataset's (de-normalised, no stretching).  ``__image__`` objects are left out
+of every object-level metric.
+
+Reported (see README "Evaluation"): box recall R@0.3 / R@0.5, mean IoU, per-category sigma_x /
+sigma_area, each beside the graph-blind class-mean-box baseline, overall and for COCO things;
+object accuracy of the in-repo crop classifier (ceiling on real crops; GT layout cropped at GT
+boxes; predicted layout cropped at predicted boxes); crop FID in the classifier's feature space;
+pixel diversity; Inception Score / FID only with a user-supplied weights file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from sg2im.errors import DataError, ParamsError
+from sg2im.metrics.boxes import box_metrics, class_mean_boxes, per_category_std
+from sg2im.metrics.classifier import (classify_crops, load_cached_classifier, save_classifier,
+                                      train_crop_classifier)
+from sg2im.metrics.diversity import DiversityAccumulator
+from sg2im.metrics.fid import frechet_distance_from_features
+from sg2im.metrics.inception import NOT_COMPUTED, inception_score, load_inception
+from sg2im.vis import IMAGENET_MEAN, IMAGENET_STD
+
+MODES = ("pred_layout", "gt_layout")
+COCO_MAX_THING_ID = 90  # COCO category ids 1..90 are things (instances), 92..182 stuff, 183 other
+# Checkpoint args that shape the data the classifier and the baseline are trained on.
+_DATA_ARG_PREFIXES = ("dataset", "image_size", "coco_", "vg_", "train_h5", "val_h5", "test_h5", "vocab_json",
+                      "instance_whitelist", "stuff_whitelist", "min_object", "min_objects", "max_objects",
+                      "num_train_samples", "num_val_samples", "include_other", "synthetic")
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> cuda if available else cpu; 'gpu'/'cuda' fall back to CPU with a warning."""
+    name = (name or "auto").lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name in ("gpu", "cuda") or name.startswith("cuda:"):
+        if torch.cuda.is_available():
+            return torch.device("cuda" if name == "gpu" else name)
+        print("WARNING: CUDA not available, falling back to CPU", flush=True)
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    raise ParamsError(f"device must be auto, cpu, gpu or cuda, got {name!r}")
+
+
+# --------------------------------------------------------------------------- pixels
+def _norm_tensors(device: torch.device) -> tuple[Tensor, Tensor]:
+    mean = torch.tensor(IMAGENET_MEAN, device=device)[None, :, None, None]
+    std = torch.tensor(IMAGENET_STD, device=device)[None, :, None, None]
+    return mean, std
+
+
+def saved_pixels(imgs: Tensor) -> Tensor:
+    """Generated (N, 3, H, W), ImageNet-normalised -> [0, 1] as saved to PNG (per-image min-max
+    stretch, uint8 rounding)."""
+    mean, std = _norm_tensors(imgs.device)
+    x = imgs.float() * std + mean
+    lo = x.amin(dim=(1, 2, 3), keepdim=True)
+    hi = x.amax(dim=(1, 2, 3), keepdim=True)
+    x = (x - lo) / (hi - lo).clamp(min=1e-12)
+    return (x * 255).round() / 255
+
+
+def real_pixels(imgs: Tensor) -> Tensor:
+    """Real dataset images (ImageNet-normalised) -> [0, 1]."""
+    mean, std = _norm_tensors(imgs.device)
+    return (imgs.float() * std + mean).clamp(0, 1)
+
+
+def normalize(pixels: Tensor) -> Tensor:
+    mean, std = _norm_tensors(pixels.device)
+    return (pixels - mean) / std
+
+
+# --------------------------------------------------------------------------- helpers
+def thing_mask_for(vocab: dict, dataset: str) -> Tensor | None:
+    """Boolean (num_object_classes,) marking COCO things (category ids 1..90); None for VG."""
+    if dataset != "coco":
+        return None
+    n = len(vocab["object_idx_to_name"])
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[1:min(n, COCO_MAX_THING_ID + 1)] = True
+    names = vocab["object_idx_to_name"]
+    for i in range(1, min(n, COCO_MAX_THING_ID + 1)):
+        if names[i] in ("NONE", "__image__"):
+            mask[i] = False
+    return mask
+
+
+def _vocab_signature(vocab: dict) -> tuple:
+    return (tuple(vocab["object_idx_to_name"]), tuple(vocab["pred_idx_to_name"]))
+
+
+def _data_args(args: dict) -> dict:
+    return {k: args[k] for k in sorted(args) if k.startswith(_DATA_ARG_PREFIXES)}
+
+
+def _file_fingerprint(data_args: dict) -> dict:
+    """Size of every existing file named by the data arguments (a cheap change detector)."""
+    out = {}
+    for key, value in data_args.items():
+        if isinstance(value, str) and value and os.path.isfile(value):
+            out[key] = os.path.getsize(value)
+    return out
+
+
+def classifier_cache_key(ckpt_args: dict, vocab: dict, settings: dict) -> str:
+    data_args = _data_args(ckpt_args)
+    blob = json.dumps({"data": data_args, "files": _file_fingerprint(data_args), "vocab": _vocab_signature(vocab),
+                       "classifier": settings, "version": 1}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _subset(dataset, n: int | None):
+    if n is None or n >= len(dataset):
+        return dataset
+    return torch.utils.data.Subset(dataset, range(int(n)))
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _accuracy(pred: Tensor, target: Tensor) -> float:
+    return float((pred == target).float().mean()) if target.numel() else float("nan")
+
+
+def _fid(real: Tensor, fake: Tensor) -> float:
+    if len(real) < 2 or len(fake) < 2:
+        return float("nan")
+    return frechet_distance_from_features(real.double().numpy(), fake.double().numpy())
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf -> None, tensors/numpy -> Python."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else round(value, 6)
+    return value
+
+
+def flatten_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
+    """Numeric leaves as ``a/b/c`` keys with MLflow-safe names (``@`` -> ``_at_``)."""
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}".replace("@", "_at_")
+        if isinstance(value, dict):
+            out.update(flatten_metrics(value, name + "/"))
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, (int, float)) and value is not None and math.isfinite(float(value)):
+            out[name] = float(value)
+    return out
+
+
+# --------------------------------------------------------------------------- classifier
+def collect_training_objects(dataset, max_images: int, image_idx: int, batch_size: int,
+                             progress: bool = True) -> dict[str, Tensor]:
+    """Images (float16), real objects' classes, boxes and image index from the first
+    ``max_images`` images of ``dataset``."""
+    from sg2im.data.build import build_loader
+
+    subset = _subset(dataset, max_images)
+    loader = build_loader(subset, batch_size=batch_size, shuffle=False, num_workers=0)
+    imgs, objs, boxes, obj_to_img = [], [], [], []
+    seen = 0
+    for batch in tqdm(loader, desc="classifier data (train split)", unit="batch", disable=not progress, leave=False):
+        keep = batch.objs != image_idx
+        imgs.append(batch.imgs.half())
+        objs.append(batch.objs[keep])
+        boxes.append(batch.boxes[keep])
+        obj_to_img.append(batch.obj_to_img[keep] + seen)
+        seen += batch.num_images
+    if not imgs:
+        raise DataError("the training split is empty: the crop classifier needs real training images")
+    return {"imgs": torch.cat(imgs), "objs": torch.cat(objs), "boxes": torch.cat(boxes),
+            "obj_to_img": torch.cat(obj_to_img)}
+
+
+def get_classifier(args: Namespace, ckpt_args: dict, vocab: dict, train_dataset_fn, device: torch.device,
+                   image_idx: int):
+    """The crop classifier and class-mean boxes: from the cache when its key matches, else trained
+    now (and cached).  Returns (classifier, class_mean_boxes (C, 4), info dict)."""
+    settings = {"crop_size": args.classifier_crop_size, "steps": args.classifier_steps,
+                "batch_size": args.classifier_batch_size, "lr": args.classifier_lr, "width": args.classifier_width,
+                "jitter": args.classifier_jitter, "train_images": args.classifier_train_images, "seed": args.seed}
+    key = classifier_cache_key(ckpt_args, vocab, settings)
+    cache = Path(args.classifier_cache) if args.classifier_cache else None
+    if cache is not None:
+        hit = load_cached_classifier(cache, key)
+        if hit is not None:
+            model, data = hit
+            print(f"crop classifier: reusing {cache} (key {key})", flush=True)
+            info = dict(json.loads(data.get("info", "{}")), cached=True, cache_file=str(cache), key=key)
+            return model.to(device), data["class_mean_boxes"], info
+    train_data = collect_training_objects(train_dataset_fn(), args.classifier_train_images, image_idx,
+                                          args.batch_size, args.progress)
+    num_classes = len(vocab["object_idx_to_name"])
+    print(f"crop classifier: training {args.classifier_steps} steps on {len(train_data['objs'])} real crops "
+          f"from {len(train_data['imgs'])} training images", flush=True)
+    model, info = train_crop_classifier(
+        train_data["imgs"], train_data["objs"], train_data["boxes"], train_data["obj_to_img"], num_classes,
+        crop_size=args.classifier_crop_size, steps=args.classifier_steps, batch_size=args.classifier_batch_size,
+        lr=args.classifier_lr, width=args.classifier_width, jitter=args.classifier_jitter, seed=args.seed,
+        device=device, progress=args.progress)
+    means = class_mean_boxes(train_data["boxes"], train_data["objs"], num_classes)
+    info.update(cached=False, key=key)
+    if cache is not None:
+        save_classifier(cache, model.cpu(), key, {"class_mean_boxes": means, "info": json.dumps(info)})
+        model.to(device)
+        info["cache_file"] = str(cache)
+        print(f"crop classifier: saved to {cache}", flush=True)
+    return model, means, info
+
+
+# --------------------------------------------------------------------------- main loop
+class _Collector:
+    """Accumulates per-object and per-image results over batches (kept on CPU)."""
+
+    def __init__(self) -> None:
+        self.lists: dict[str, list[Tensor]] = {}
+
+    def add(self, name: str, value: Tensor) -> None:
+        self.lists.setdefault(name, []).append(value.detach().cpu())
+
+    def cat(self, name: str) -> Tensor:
+        return torch.cat(self.lists[name]) if name in self.lists else torch.zeros(0)
+
+
+def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
+    """Run the protocol. Returns (metrics dict for the JSON, extras: sample grids, run id)."""
+    from sg2im.data.build import build_loader, build_vocab_and_datasets
+    from sg2im.model import crop_bbox_batch, load_generator
+
+    start = time.perf_counter()
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+    model, ckpt = load_generator(args.checkpoint, device, trust_checkpoint=args.trust_checkpoint)
+    ckpt_args = ckpt.get("args")
+    if not isinstance(ckpt_args, dict):
+        raise DataError(f"checkpoint {args.checkpoint} has no 'args' dict: cannot tell which dataset it was trained on")
+    if args.model_mode == "train":
+        model.train()
+    vocab = ckpt["model_kwargs"]["vocab"]
+    data_args = Namespace(**ckpt_args)
+    dataset_name = getattr(data_args, "dataset", "coco")
+    data_vocab, dsets = build_vocab_and_datasets(data_args, splits=(args.split,))
+    if _vocab_signature(data_vocab) != _vocab_signature(vocab):
+        raise DataError(f"checkpoint {args.checkpoint}: its vocabulary differs from the {dataset_name} data's "
+                        "vocabulary; evaluate the checkpoint on the data it was trained on.")
+    image_idx = int(vocab["object_name_to_idx"]["__image__"])
+
+    def train_dataset():
+        return build_vocab_and_datasets(data_args, splits=("train",))[1]["train"]
+
+    classifier, mean_boxes, clf_info = get_classifier(args, ckpt_args, vocab, train_dataset, device, image_idx)
+    things = thing_mask_for(vocab, dataset_name)
+
+    inception = None
+    inception_info: dict[str, Any] = {"status": NOT_COMPUTED}
+    if args.inception_weights:
+        inception, inception_info = load_inception(args.inception_weights, args.inception_sha256 or None, device)
+        inception_info["status"] = "computed"
+
+    torch.manual_seed(args.seed)  # the same noise whether or not the classifier came from the cache
+    test = _subset(dsets[args.split], args.num_samples)
+    loader = build_loader(test, batch_size=args.batch_size, shuffle=False, num_workers=args.loader_num_workers,
+                          seed=args.seed)
+    K = int(args.samples_per_layout)
+    crop = int(args.classifier_crop_size)
+    col = _Collector()
+    diversity = {mode: DiversityAccumulator() for mode in MODES}
+    uses_gt_masks = None
+    sample_grid: dict[str, Tensor] = {}
+    num_images = 0
+    with torch.no_grad():
+        for batch in tqdm(loader, desc=f"evaluate ({args.split})", unit="batch", disable=not args.progress):
+            batch = batch.to(device)
+            real = batch.objs != image_idx
+            o2i = batch.obj_to_img
+            masks_gt = batch.masks.float() if (batch.masks is not None and model.mask_size) else None
+            uses_gt_masks = masks_gt is not None
+            objs_real = batch.objs[real]
+            col.add("objs", objs_real)
+            col.add("boxes_gt", batch.boxes[real])
+            real_px = real_pixels(batch.imgs)
+            preds, feats = classify_crops(classifier, crop_bbox_batch(normalize(real_px), batch.boxes[real], o2i[real], crop))
+            col.add("real/pred", preds)
+            col.add("real/feat", feats)
+            if inception is not None:
+                pool, logits = inception(real_px)
+                col.add("real/pool", pool)
+                col.add("real/logits", logits)
+            for mode in MODES:
+                per_sample = []
+                for k in range(K):
+                    if mode == "pred_layout":
+                        imgs, boxes_pred, _, _ = model(batch.objs, batch.triples, o2i)
+                        boxes = boxes_pred
+                        if k == 0:
+                            col.add("boxes_pred", boxes_pred[real])
+                    else:
+                        imgs, _, _, _ = model(batch.objs, batch.triples, o2i, boxes_gt=batch.boxes, masks_gt=masks_gt)
+                        boxes = batch.boxes
+                    px = saved_pixels(imgs)
+                    per_sample.append(px)
+                    preds, feats = classify_crops(classifier, crop_bbox_batch(normalize(px), boxes[real], o2i[real], crop))
+                    col.add(f"{mode}/pred", preds)
+                    col.add(f"{mode}/feat", feats)
+                    col.add(f"{mode}/target", objs_real)
+                    if inception is not None:
+                        pool, logits = inception(px)
+                        col.add(f"{mode}/pool", pool)
+                        col.add(f"{mode}/logits", logits)
+                if K >= 2:
+                    diversity[mode].update(torch.stack(per_sample, 1).cpu())
+                if mode not in sample_grid:
+                    sample_grid[mode] = per_sample[0][:8].cpu()
+            if "real" not in sample_grid:
+                sample_grid["real"] = real_px[:8].cpu()
+            num_images += batch.num_images
+    if num_images == 0:
+        raise DataError(f"the {args.split} split is empty; nothing to evaluate")
+
+    objs = col.cat("objs").long()
+    boxes_gt, boxes_pred = col.cat("boxes_gt"), col.cat("boxes_pred")
+    baseline = mean_boxes[objs]
+    thing_obj = things[objs] if things is not None else None
+
+    def box_block(select: Tensor | None) -> dict:
+        sel = slice(None) if select is None else select
+        return {"predicted": box_metrics(boxes_pred[sel], boxes_gt[sel], objs[sel]),
+                "class_mean_baseline": box_metrics(baseline[sel], boxes_gt[sel], objs[sel]),
+                "ground_truth_sigma": {k: v for k, v in per_category_std(boxes_gt[sel], objs[sel]).items()}}
+
+    boxes_out = {"all": box_block(None)}
+    if thing_obj is not None:
+        boxes_out["things"] = box_block(thing_obj)
+
+    acc: dict[str, Any] = {}
+    fid: dict[str, Any] = {}
+    real_pred, real_feat = col.cat("real/pred"), col.cat("real/feat")
+    acc["real_crops_ceiling"] = _accuracy(real_pred, objs)
+    for mode in MODES:
+        pred, target = col.cat(f"{mode}/pred"), col.cat(f"{mode}/target").long()
+        acc[mode] = _accuracy(pred, target)
+        fid[mode] = _fid(real_feat, col.cat(f"{mode}/feat"))
+    if thing_obj is not None:
+        acc["things"] = {"real_crops_ceiling": _accuracy(real_pred[thing_obj], objs[thing_obj])}
+        for mode in MODES:
+            pred, target = col.cat(f"{mode}/pred"), col.cat(f"{mode}/target").long()
+            t = things[target]
+            acc["things"][mode] = _accuracy(pred[t], target[t])
+
+    inception_out: dict[str, Any] = dict(inception_info)
+    if inception is not None:
+        real_pool = col.cat("real/pool")
+        is_mean, is_std = inception_score(col.cat("real/logits"), args.inception_splits)
+        inception_out["real"] = {"IS_mean": is_mean, "IS_std": is_std}
+        for mode in MODES:
+            is_mean, is_std = inception_score(col.cat(f"{mode}/logits"), args.inception_splits)
+            inception_out[mode] = {"IS_mean": is_mean, "IS_std": is_std,
+                                   "FID": _fid(real_pool, col.cat(f"{mode}/pool"))}
+
+    model_kwargs = ckpt["model_kwargs"]
+    metrics = {
+        "protocol": {
+            "checkpoint": str(args.checkpoint),
+            "dataset": dataset_name,
+            "split": args.split,
+            "num_images": num_images,
+            "num_objects": int(objs.numel()),
+            "samples_per_layout": K,
+            "image_size": list(model_kwargs.get("image_size", [])),
+            "generator_batchnorm_mode": args.model_mode,
+            "gt_layout": "GT boxes + GT masks" if uses_gt_masks else "GT boxes + predicted masks",
+            "pixels": "generated images as saved (per-image min-max stretch, uint8); real images de-normalised",
+            "objects": "__image__ excluded; things = COCO category ids 1..90" if things is not None
+            else "__image__ excluded; no thing/stuff split for this dataset",
+            "class_mean_baseline": f"mean training box per class over the first {clf_info.get('train_images', args.classifier_train_images)} training images",
+            "sigma": "per-category population std of box x-centre and area, mean over categories with >= 2 boxes",
+            "diversity": "mean pairwise per-pixel L1 and RMS (L2) distance in [0,1] between samples of the same graph",
+            "crop_fid": f"Frechet distance of {classifier.feature_dim}-d crop-classifier features, real test crops at GT boxes vs generated crops",
+            "seed": args.seed,
+            "seconds": None,
+        },
+        "classifier": {"architecture": f"CropClassifier(width={classifier.width}), {crop}x{crop} crops, trained from scratch on real training crops",
+                       **{k: v for k, v in clf_info.items() if k not in ("crop_size",)}},
+        "boxes": boxes_out,
+        "object_accuracy": acc,
+        "crop_fid": fid,
+        "diversity": {mode: diversity[mode].result() for mode in MODES} if K >= 2
+        else "not computed: samples_per_layout < 2",
+        "inception": inception_out,
+    }
+    metrics["protocol"]["seconds"] = round(time.perf_counter() - start, 1)
+    extras = {"samples": sample_grid, "mlflow_run_id": ckpt.get("mlflow_run_id"), "checkpoint_args": ckpt_args}
+    return _clean(metrics), extras
+
+
+def write_json_atomic(data: dict, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,148 @@
+"""Stage evaluate end to end on a toy COCO-format dataset with a tiny random generator."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers_eval import make_coco_toy, make_tiny_checkpoint
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _stage():
+    spec = importlib.util.spec_from_file_location("stage_evaluate", REPO / "stages" / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from sg2im.data.build import build_vocab_and_datasets
+    from sg2im.tracking import Tracker
+
+    root = tmp_path_factory.mktemp("evaluate")
+    args = make_coco_toy(root / "coco")
+    vocab, dsets = build_vocab_and_datasets(Namespace(**args), splits=("train", "test"))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+    mp.delenv("SG2IM_TRACKING", raising=False)
+    tracker = Tracker.start("train", params={"dataset": "coco"}, tags={})
+    tracker.end()
+    ckpt = make_tiny_checkpoint(root / "model.pt", vocab, args)
+    data = torch.load(ckpt, weights_only=True)
+    data["mlflow_run_id"] = tracker.run_id
+    torch.save(data, ckpt)
+    yield {"root": root, "ckpt": ckpt, "args": args, "vocab": vocab, "dsets": dsets, "run_id": tracker.run_id}
+    mp.undo()
+
+
+def _argv(setup, out_name="evaluate.json", *extra):
+    root = setup["root"]
+    return ["--checkpoint", str(setup["ckpt"]), "--classifier_steps", "60", "--classifier_width", "16",
+            "--samples_per_layout", "2", "--batch_size", "4", "--classifier_cache", str(root / "clf.pt"),
+            "--output", str(root / out_name), "--device", "cpu", "--progress", "0", *extra]
+
+
+def test_evaluate_end_to_end(setup, capsys):
+    stage = _stage()
+    metrics = stage.main(_argv(setup))
+    written = json.loads((setup["root"] / "evaluate.json").read_text())
+    assert written == metrics
+    p = metrics["protocol"]
+    assert p["split"] == "test" and p["num_images"] == len(setup["dsets"]["test"]) == 8
+    assert p["samples_per_layout"] == 2 and p["image_size"] == [32, 32]
+    assert p["generator_batchnorm_mode"] == "eval" and p["gt_layout"] == "GT boxes + GT masks"
+    assert metrics["inception"]["status"] == "not computed: no weights file"
+    assert metrics["classifier"]["cached"] is False
+
+    # the class-mean baseline, recomputed independently from the datasets
+    train, test = setup["dsets"]["train"], setup["dsets"]["test"]
+    sums, counts = {}, {}
+    for i in range(len(train)):
+        _, objs, boxes, _, _ = train[i]
+        for o, b in zip(objs[:-1].tolist(), boxes[:-1]):
+            sums[o] = sums.get(o, 0) + b.double()
+            counts[o] = counts.get(o, 0) + 1
+    ious, n_obj = [], 0
+    for i in range(len(test)):
+        _, objs, boxes, _, _ = test[i]
+        for o, g in zip(objs[:-1].tolist(), boxes[:-1].double()):
+            m = sums[o] / counts[o]
+            iw = (min(m[2], g[2]) - max(m[0], g[0])).clamp(min=0)
+            ih = (min(m[3], g[3]) - max(m[1], g[1])).clamp(min=0)
+            inter = iw * ih
+            union = (m[2] - m[0]) * (m[3] - m[1]) + (g[2] - g[0]) * (g[3] - g[1]) - inter
+            ious.append(float(inter / union))
+            n_obj += 1
+    base = metrics["boxes"]["all"]["class_mean_baseline"]
+    assert base["num_objects"] == n_obj == p["num_objects"]
+    assert base["mean_iou"] == pytest.approx(sum(ious) / len(ious), abs=1e-5)
+    assert base["R@0.5"] == pytest.approx(sum(v >= 0.5 for v in ious) / len(ious), abs=1e-6)
+    assert base["sigma_x"] == 0.0  # one box per class
+    assert "things" in metrics["boxes"] and metrics["boxes"]["things"]["predicted"]["num_objects"] < n_obj
+
+    acc = metrics["object_accuracy"]
+    assert acc["real_crops_ceiling"] > 0.6  # simple coloured shapes: the classifier learns them
+    for mode in ("gt_layout", "pred_layout"):
+        assert 0.0 <= acc[mode] <= 1.0
+        assert metrics["crop_fid"][mode] > 0
+        assert metrics["diversity"][mode]["l1"] > 0  # layout noise: samples differ
+    assert Path(setup["root"] / "clf.pt").exists()
+
+    # logged into the checkpoint's own MLflow run
+    from mlflow import MlflowClient
+
+    run = MlflowClient(tracking_uri=f"sqlite:///{setup['root']}/mlflow.db").get_run(setup["run_id"])
+    assert run.data.metrics["evaluate/object_accuracy/real_crops_ceiling"] == pytest.approx(acc["real_crops_ceiling"])
+    assert "evaluate/boxes/all/predicted/R_at_0.5" in run.data.metrics
+    assert run.data.tags.get("evaluate.split") == "test"
+
+    # second run reuses the cached classifier and reproduces the numbers
+    again = stage.main(_argv(setup, "evaluate2.json"))
+    assert again["classifier"]["cached"] is True
+    for key in ("boxes", "object_accuracy", "crop_fid", "diversity"):
+        assert again[key] == metrics[key]
+
+
+def test_evaluate_with_inception_weights(setup, tmp_path):
+    from sg2im.metrics.inception import build_fid_inception, sha256_of_file
+
+    torch.manual_seed(0)
+    weights = tmp_path / "random_inception.pth"
+    torch.save(build_fid_inception().state_dict(), weights)
+    digest = sha256_of_file(weights)
+    metrics = _stage().main(_argv(setup, "evaluate_inception.json", "--num_samples", "2",
+                                  "--inception_weights", str(weights), "--inception_sha256", digest,
+                                  "--inception_splits", "2"))
+    inc = metrics["inception"]
+    assert inc["status"] == "computed" and inc["sha256"] == digest and inc["architecture"] == "pytorch-fid"
+    assert inc["real"]["IS_mean"] >= 1.0
+    for mode in ("gt_layout", "pred_layout"):
+        assert inc[mode]["IS_mean"] >= 1.0 and inc[mode]["FID"] >= 0
+
+
+def test_wrong_inception_hash_fails_before_writing(setup, tmp_path):
+    weights = tmp_path / "w.pth"
+    torch.save({"fc.weight": torch.zeros(1008, 2048)}, weights)
+    out = setup["root"] / "should_not_exist.json"
+    proc = subprocess.run([sys.executable, str(REPO / "stages" / "evaluate.py"), *_argv(setup, out.name),
+                           "--inception_weights", str(weights)], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2
+    assert "6726825d" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "stages" / "evaluate.py"), "--checkpoint",
+                           str(tmp_path / "nope.pt"), "--output", str(tmp_path / "e.json")],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2 and "nope.pt" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "e.json").exists()
