@@ -1,0 +1,72 @@
+"""Offline views of a run: the loss-history CSV and PNG, and the metrics JSON (all written atomically)."""
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from sg2im.training.checkpoint import atomic_write_text, TEMP_PREFIX
+
+
+def loss_table(losses_ts: Sequence[int], losses: Mapping[str, Sequence[float]],
+               d_losses: Mapping[str, Sequence[float]]) -> tuple[list[str], list[list[float]]]:
+    """Columns ``t, <G losses...>, <D losses...>`` and one row per recorded iteration."""
+    names = list(losses) + [k for k in d_losses if k not in losses]
+    series = {**losses, **d_losses}
+    rows = []
+    for i, t in enumerate(losses_ts):
+        row = [t]
+        for name in names:
+            values = series[name]
+            row.append(values[i] if i < len(values) else float("nan"))
+        rows.append(row)
+    return ["t", *names], rows
+
+
+def write_loss_csv(path: str | Path, losses_ts, losses, d_losses) -> Path:
+    header, rows = loss_table(losses_ts, losses, d_losses)
+    out = io.StringIO()
+    out.write(",".join(header) + "\n")
+    for row in rows:
+        out.write(",".join([str(int(row[0]))] + [_fmt(v) for v in row[1:]]) + "\n")
+    atomic_write_text(path, out.getvalue())
+    return Path(path)
+
+
+def _fmt(value: float) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.6g}"
+
+
+def write_loss_png(path: str | Path, losses_ts, losses, d_losses) -> Path:
+    """Generator and discriminator loss curves side by side (matplotlib, no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, series, title in ((axes[0], losses, "generator (weighted)"), (axes[1], d_losses, "discriminators")):
+        for name, values in series.items():
+            n = min(len(values), len(losses_ts))
+            if n:
+                ax.plot(list(losses_ts)[:n], list(values)[:n], label=name, linewidth=1)
+        ax.set_title(title)
+        ax.set_xlabel("iteration t")
+        ax.grid(alpha=0.3)
+        if series:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{TEMP_PREFIX}{path.name}")
+    fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def write_json(path: str | Path, data: Mapping[str, Any]) -> Path:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    return Path(path)
