@@ -108,3 +108,24 @@ def test_clip_weights_really_clips():
     clip_weights_(d, None)
     clip_weights_(d, 0)
     assert all(torch.equal(a, b) for a, b in zip(before, d.parameters()))
+
+
+def test_discriminators_accept_channels_last_and_bf16_autocast():
+    torch.manual_seed(0)
+    v = vocab()
+    d_obj = AcCropDiscriminator(v, SMALL_ARCH, normalization="batch", activation="leakyrelu-0.2", padding="valid",
+                                object_size=32).eval()
+    d_img = PatchDiscriminator(SMALL_ARCH, padding="valid").eval()
+    imgs = torch.randn(2, 3, 32, 32)
+    objs, boxes, obj_to_img = torch.tensor([1, 0]), torch.tensor([[0, 0, .5, 1], [0, 0, 1, 1]]), torch.tensor([1, 0])
+    ref_obj, ref_ac = d_obj(imgs, objs, boxes, obj_to_img)
+    ref_img = d_img(imgs)
+    cl = imgs.to(memory_format=torch.channels_last)
+    d_obj, d_img = d_obj.to(memory_format=torch.channels_last), d_img.to(memory_format=torch.channels_last)
+    out_obj, out_ac = d_obj(cl, objs, boxes, obj_to_img)
+    assert torch.allclose(out_obj, ref_obj, atol=1e-4) and torch.allclose(out_ac, ref_ac, atol=1e-4)
+    assert torch.allclose(d_img(cl), ref_img, atol=1e-4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        real, ac = d_obj(cl, objs, boxes, obj_to_img)
+        patch = d_img(cl)
+    assert torch.isfinite(real.float()).all() and torch.isfinite(ac) and torch.isfinite(patch.float()).all()

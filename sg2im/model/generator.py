@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import ParamsError
+from ..scene_graph import encode_scene_graphs
 from .crn import RefinementNetwork
 from .graph import GraphTripleConv, GraphTripleConvNet
 from .layers import build_mlp, get_normalization_2d, parse_activation
@@ -148,8 +149,6 @@ class Sg2ImModel(nn.Module):
 
     def encode_scene_graphs(self, scene_graphs, source: str | None = None):
         """JSON scene graph(s) -> (objs, triples, obj_to_img) on the model's device."""
-        from ..scene_graph import encode_scene_graphs
-
         device = next(self.parameters()).device
         return encode_scene_graphs(scene_graphs, self.vocab, device=device, source=source)
 
