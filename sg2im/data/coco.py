@@ -44,6 +44,10 @@ from sg2im.errors import DataError, ParamsError
 COCO_PREDICATES = ["__in_image__", "left of", "right of", "above", "below", "inside", "surrounding"]
 _PRED = {name: i for i, name in enumerate(COCO_PREDICATES)}
 
+# pycocotools (2.0.x) + numpy 2 warn on every decode; harmless, and too noisy to show.
+warnings.filterwarnings("ignore", message=r"__array__ implementation doesn't accept a copy keyword",
+                        category=DeprecationWarning)
+
 
 class DataWarning(UserWarning):
     """Records were skipped while reading a dataset."""

@@ -40,7 +40,7 @@ from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import h5py
 import numpy as np
@@ -206,6 +206,23 @@ def _vocab_from_counts(counter: Counter, names: list[str], minimum: int, first: 
     return first + [names[i] for i, c in counter.most_common() if c >= minimum]
 
 
+def load_splits(splits_json: str | os.PathLike, image_ids: Iterable[int]) -> dict[str, list[int]]:
+    """``{split: [image ids]}`` from a splits file (every id it lists), or, for ``"auto"``, the
+    deterministic hash split of ``image_ids`` (in their order)."""
+    if str(splits_json) == AUTO_SPLITS:
+        splits: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+        for image_id in image_ids:
+            splits[auto_split(image_id)].append(image_id)
+        return splits
+    try:
+        with open(splits_json, "r") as f:
+            return {str(k): [int(i) for i in v] for k, v in json.load(f).items()}
+    except FileNotFoundError:
+        raise DataError(f"{splits_json}: splits file not found (use 'auto' for a hash split).") from None
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
+        raise DataError(f"{splits_json}: expected {{split: [image ids]}} ({exc}).") from None
+
+
 # --------------------------------------------------------------------------- main
 def preprocess_vg(args: Any, log=print) -> dict[str, Any]:
     """Run the whole preprocessing with the original flags in ``args`` (see stages/preprocess_vg.py).
@@ -224,20 +241,10 @@ def preprocess_vg(args: Any, log=print) -> dict[str, Any]:
             image_info[int(rec["image_id"])] = (int(rec["width"]), int(rec["height"]), image_path_from_url(str(rec["url"])))
         except (KeyError, TypeError, ValueError):
             skips.add(Path(args.images_json).name, "malformed image records", rec)
+    splits = load_splits(args.splits_json, image_info)
     if str(args.splits_json) == AUTO_SPLITS:
-        splits: dict[str, list[int]] = {"train": [], "val": [], "test": []}
-        for image_id in image_info:
-            splits[auto_split(image_id)].append(image_id)
         log(f"Split the {len(image_info)} images deterministically by md5(image id) (80/10/10): "
             + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
-    else:
-        try:
-            with open(args.splits_json, "r") as f:
-                splits = {k: [int(i) for i in v] for k, v in json.load(f).items()}
-        except FileNotFoundError:
-            raise DataError(f"{args.splits_json}: splits file not found (use 'auto' for a hash split).") from None
-        except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
-            raise DataError(f"{args.splits_json}: expected {{split: [image ids]}} ({exc}).") from None
     if args.train_split not in splits:
         raise DataError(f"{args.splits_json}: no split named train_split='{args.train_split}' (has {list(splits)}).")
 

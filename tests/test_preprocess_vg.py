@@ -1,0 +1,327 @@
+"""Visual Genome preprocessing: the real VG sample (tests/fixtures/vg_real) with the official
+split, the HDF5 schema, agreement with a plain re-statement of the original algorithm, the
+quirk (a) fix, streaming JSON, atomic outputs and bad-data errors."""
+from __future__ import annotations
+
+import json
+import warnings
+from argparse import Namespace
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from sg2im.data.vg_preprocess import (
+    auto_split,
+    image_path_from_url,
+    iter_json_array,
+    load_splits,
+    preprocess_vg,
+)
+from sg2im.errors import DataError
+
+REPO = Path(__file__).resolve().parent.parent
+VG_REAL = REPO / "tests" / "fixtures" / "vg_real"
+SPLITS = REPO / "sg2im" / "data" / "vg_splits.json"
+
+H5_SCHEMA = {  # key -> trailing shape (None = number of objects for object_attributes)
+    "image_ids": (), "object_ids": (30,), "object_names": (30,), "object_boxes": (30, 4), "objects_per_image": (),
+    "relationship_ids": (30,), "relationship_subjects": (30,), "relationship_predicates": (30,),
+    "relationship_objects": (30,), "relationships_per_image": (), "attributes_per_object": (30,),
+    "object_attributes": (30,), "image_paths": (),
+}
+
+
+def vg_args(src: Path, out: Path, **over) -> Namespace:
+    values = dict(
+        splits_json=str(SPLITS), images_json=str(src / "image_data.json"), objects_json=str(src / "objects.json"),
+        attributes_json=str(src / "attributes.json"), object_aliases=str(src / "object_alias.txt"),
+        relationship_aliases=str(src / "relationship_alias.txt"), relationships_json=str(src / "relationships.json"),
+        min_image_size=200, train_split="train", min_object_instances=10, min_attribute_instances=5,
+        min_object_size=32, min_objects_per_image=3, max_objects_per_image=30, max_attributes_per_image=30,
+        min_relationship_instances=5, min_relationships_per_image=1, max_relationships_per_image=30,
+        output_vocab_json=str(out / "vocab.json"), output_h5_dir=str(out),
+    )
+    values.update(over)
+    return Namespace(**values)
+
+
+def read_h5(path: Path) -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as f:
+        return {k: f[k][()] for k in f.keys()}
+
+
+@pytest.fixture(scope="module")
+def vg_real_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("vg_real_out")
+    summary = preprocess_vg(vg_args(VG_REAL, out), log=lambda *_: None)
+    return out, summary
+
+
+# --------------------------------------------------------------------------- reference
+def reference_preprocess(args: Namespace) -> tuple[dict, dict]:
+    """The original scripts/preprocess_vg.py algorithm restated plainly (json.load, dicts), with
+    quirk (a) fixed (predicates normalised for every split) and deterministic name tie order."""
+    images = {i["image_id"]: i for i in json.load(open(args.images_json))}
+    splits = {k: [i for i in v if i in images and min(images[i]["height"], images[i]["width"]) >= args.min_image_size]
+              for k, v in json.load(open(args.splits_json)).items()}
+
+    def aliases(path):
+        out = {}
+        for line in open(path):
+            names = [s.strip() for s in line.split(",")]
+            for n in names:
+                out[n] = names[0]
+        return out
+
+    oa, ra = aliases(args.object_aliases), aliases(args.relationship_aliases)
+    objects = json.load(open(args.objects_json))
+    attributes = json.load(open(args.attributes_json))
+    relationships = json.load(open(args.relationships_json))
+    train = set(splits["train"])
+    c = Counter()
+    for im in objects:
+        if im["image_id"] in train:
+            for o in im["objects"]:
+                c.update(dict.fromkeys((oa.get(n, n) for n in o["names"]), 1))
+    obj_names = ["__image__"] + [n for n, k in c.most_common() if k >= args.min_object_instances]
+    o2i = {n: i for i, n in enumerate(obj_names)}
+    c = Counter()
+    for im in attributes:
+        if im["image_id"] in train:
+            for a in im["attributes"]:
+                if "attributes" in a:
+                    c.update(dict.fromkeys(a["attributes"], 1))
+    attr_names = [n for n, k in c.most_common() if k >= args.min_attribute_instances]
+    a2i = {n: i for i, n in enumerate(attr_names)}
+    all_ids = set().union(*map(set, splits.values()))
+    kept = {}
+    for im in objects:
+        if im["image_id"] in all_ids:
+            for o in im["objects"]:
+                name = next((oa.get(n, n) for n in o["names"] if oa.get(n, n) in o2i), None)
+                if name is not None and o["w"] >= args.min_object_size and o["h"] >= args.min_object_size:
+                    kept[o["object_id"]] = (o2i[name], [o["x"], o["y"], o["w"], o["h"]])
+    for im in relationships:
+        for r in im["relationships"]:
+            p = r["predicate"].lower().strip()
+            r["predicate"] = ra.get(p, p)
+    pc = defaultdict(int)
+    for im in relationships:
+        if im["image_id"] in train:
+            for r in im["relationships"]:
+                if r["subject"]["object_id"] in kept and r["object"]["object_id"] in kept:
+                    pc[r["predicate"]] += 1
+    preds = ["__in_image__"] + [p for p, k in pc.items() if k >= args.min_relationship_instances]
+    p2i = {n: i for i, n in enumerate(preds)}
+    objs_of = {im["image_id"]: im["objects"] for im in objects}
+    rels_of = {im["image_id"]: im["relationships"] for im in relationships}
+    attrs_of = {im["image_id"]: im["attributes"] for im in attributes}
+    out = {}
+    for split, ids in splits.items():
+        rows = defaultdict(list)
+        for image_id in ids:
+            o_ids = [o["object_id"] for o in objs_of[image_id] if o["object_id"] in kept]
+            slot = {oid: i for i, oid in enumerate(o_ids)}
+            if not args.min_objects_per_image <= len(o_ids) <= args.max_objects_per_image:
+                continue
+            rels = [(r["relationship_id"], slot[r["subject"]["object_id"]], p2i[r["predicate"]], slot[r["object"]["object_id"]])
+                    for r in rels_of[image_id] if r["predicate"] in p2i
+                    and r["subject"]["object_id"] in slot and r["object"]["object_id"] in slot]
+            if not args.min_relationships_per_image <= len(rels) <= args.max_relationships_per_image:
+                continue
+            o2a = {a["object_id"]: a.get("attributes") for a in attrs_of[image_id]}
+            apo = []
+            for oid in o_ids:
+                ids_ = [a2i[a] for a in (o2a.get(oid) or []) if a in a2i][:30]
+                rows["object_attributes"].append(ids_ + [-1] * (30 - len(ids_)))
+                apo.append(len(ids_))
+            pad = 30 - len(o_ids)
+            rows["image_ids"].append(image_id)
+            rows["object_ids"].append(o_ids + [-1] * pad)
+            rows["object_names"].append([kept[o][0] for o in o_ids] + [-1] * pad)
+            rows["object_boxes"].append([kept[o][1] for o in o_ids] + [[-1] * 4] * pad)
+            rows["objects_per_image"].append(len(o_ids))
+            rows["attributes_per_object"].append(apo + [-1] * pad)
+            rp = 30 - len(rels)
+            for j, key in enumerate(("relationship_ids", "relationship_subjects", "relationship_predicates",
+                                     "relationship_objects")):
+                rows[key].append([r[j] for r in rels] + [-1] * rp)
+            rows["relationships_per_image"].append(len(rels))
+        out[split] = {k: np.asarray(v, dtype=np.int32) for k, v in rows.items()}
+    vocab = {"object_name_to_idx": o2i, "object_idx_to_name": obj_names, "attribute_name_to_idx": a2i,
+             "attribute_idx_to_name": attr_names, "pred_name_to_idx": p2i, "pred_idx_to_name": preds}
+    return out, vocab
+
+
+# --------------------------------------------------------------------------- tests
+def test_official_split_of_the_real_sample_is_84_8_8():
+    ids = [r["image_id"] for r in json.load(open(VG_REAL / "image_data.json"))]
+    splits = load_splits(SPLITS, ids)
+    present = {k: sorted(set(v) & set(ids)) for k, v in splits.items()}
+    assert {k: len(v) for k, v in present.items()} == {"train": 84, "val": 8, "test": 8}
+    assert present["val"] == [9, 20, 28, 51, 57, 58, 88, 96]
+    assert present["test"] == [10, 12, 16, 46, 62, 71, 80, 87]
+
+
+def test_h5_schema_and_vocab_keys(vg_real_out):
+    out, summary = vg_real_out
+    for split in ("train", "val", "test"):
+        data = read_h5(out / f"{split}.h5")
+        assert set(data) == set(H5_SCHEMA)
+        n = len(data["image_ids"])
+        assert n == summary[split]["images"] > 0
+        for key, tail in H5_SCHEMA.items():
+            rows = int(data["objects_per_image"].sum()) if key == "object_attributes" else n
+            assert data[key].shape == (rows, *tail), key
+            if key != "image_paths":
+                assert data[key].dtype == np.int32, key
+        with h5py.File(out / f"{split}.h5") as f:
+            assert h5py.check_string_dtype(f["image_paths"].dtype) is not None  # vlen str
+        assert all(p.decode().split("/")[0] in ("VG_100K", "VG_100K_2") for p in data["image_paths"])
+    vocab = json.loads((out / "vocab.json").read_text())
+    assert set(vocab) == {"object_name_to_idx", "object_idx_to_name", "attribute_name_to_idx",
+                          "attribute_idx_to_name", "pred_name_to_idx", "pred_idx_to_name"}
+    assert vocab["object_idx_to_name"][0] == "__image__" and vocab["pred_idx_to_name"][0] == "__in_image__"
+
+
+def test_splits_only_hold_their_own_ids_and_padding_is_consistent(vg_real_out):
+    out, _ = vg_real_out
+    ids = [r["image_id"] for r in json.load(open(VG_REAL / "image_data.json"))]
+    splits = load_splits(SPLITS, ids)
+    for split in ("train", "val", "test"):
+        d = read_h5(out / f"{split}.h5")
+        assert set(d["image_ids"].tolist()) <= set(splits[split])
+        slots = np.arange(30)[None]
+        valid_o = slots < d["objects_per_image"][:, None]
+        valid_r = slots < d["relationships_per_image"][:, None]
+        assert ((d["object_names"] > 0) == valid_o).all()  # never __image__ (0), -1 padded
+        assert ((d["relationship_predicates"] > 0) == valid_r).all()
+        assert (d["relationship_subjects"][valid_r] < np.broadcast_to(d["objects_per_image"][:, None], valid_r.shape)[valid_r]).all()
+        assert (d["object_boxes"][valid_o][:, 2:] >= 32).all()  # min_object_size
+        assert ((3 <= d["objects_per_image"]) & (d["objects_per_image"] <= 30)).all()
+
+
+def test_matches_plain_restatement_of_the_original(vg_real_out):
+    out, _ = vg_real_out
+    expected, expected_vocab = reference_preprocess(vg_args(VG_REAL, out))
+    assert json.loads((out / "vocab.json").read_text()) == expected_vocab
+    for split, arrays in expected.items():
+        got = read_h5(out / f"{split}.h5")
+        for key, value in arrays.items():
+            np.testing.assert_array_equal(got[key], value, err_msg=f"{split}/{key}")
+
+
+def tiny_vg(root: Path, val_predicate: str = "ON") -> Path:
+    """5 images (ids 1-5, 4 train + 1 val by a custom split), 4 objects each, 2 relationships each."""
+    root.mkdir(parents=True, exist_ok=True)
+    images, objects, rels, attrs = [], [], [], []
+    for i in range(1, 6):
+        images.append({"image_id": i, "width": 400, "height": 300, "url": f"https://x/VG_100K/{i}.jpg"})
+        objs = [{"object_id": i * 10 + k, "names": [n], "x": 10 * k, "y": 5, "w": 50, "h": 60}
+                for k, n in enumerate(["man", "Dog", "tree", "hat"])]
+        objects.append({"image_id": i, "objects": objs})
+        pred = val_predicate if i == 5 else ("on" if i % 2 else "Next To ")
+        rels.append({"image_id": i, "relationships": [
+            {"relationship_id": i * 100, "predicate": pred, "subject": {"object_id": i * 10}, "object": {"object_id": i * 10 + 1}},
+            {"relationship_id": i * 100 + 1, "predicate": "beside", "subject": {"object_id": i * 10 + 2}, "object": {"object_id": i * 10 + 3}},
+        ]})
+        attrs.append({"image_id": i, "attributes": [{"object_id": i * 10, "attributes": ["tall", "Tall"]}, {"object_id": i * 10 + 1}]})
+    for name, data in (("image_data", images), ("objects", objects), ("relationships", rels), ("attributes", attrs)):
+        (root / f"{name}.json").write_text(json.dumps(data))
+    (root / "object_alias.txt").write_text("dog,Dog\n")
+    (root / "relationship_alias.txt").write_text("next to,beside\n")
+    (root / "splits.json").write_text(json.dumps({"train": [1, 2, 3, 4], "val": [5], "test": []}))
+    return root
+
+
+def tiny_args(src: Path, out: Path, **over) -> Namespace:
+    return vg_args(src, out, splits_json=str(src / "splits.json"), min_object_instances=1, min_attribute_instances=1,
+                   min_relationship_instances=1, **over)
+
+
+def test_predicates_normalised_for_every_split(tmp_path):
+    """Quirk (a) fixed: the val image's 'ON' becomes 'on' and is kept (the original dropped it)."""
+    src = tiny_vg(tmp_path / "src")
+    preprocess_vg(tiny_args(src, tmp_path / "out"), log=lambda *_: None)
+    vocab = json.loads((tmp_path / "out" / "vocab.json").read_text())
+    assert vocab["pred_idx_to_name"] == ["__in_image__", "on", "next to"]  # first-encounter order, aliased
+    assert vocab["object_idx_to_name"][0] == "__image__" and "dog" in vocab["object_name_to_idx"]
+    assert vocab["attribute_idx_to_name"] == ["tall", "Tall"]  # raw attributes: no lowercasing
+    val = read_h5(tmp_path / "out" / "val.h5")
+    assert val["relationships_per_image"].tolist() == [2]
+    assert val["relationship_predicates"][0, :2].tolist() == [vocab["pred_name_to_idx"]["on"], vocab["pred_name_to_idx"]["next to"]]
+    assert val["attributes_per_object"][0, :5].tolist() == [2, 0, 0, 0, -1]
+    assert read_h5(tmp_path / "out" / "test.h5")["image_ids"].shape == (0,)
+
+
+def test_iter_json_array_streams_in_small_chunks(tmp_path):
+    data = [{"a": i, "s": "x" * (i % 7), "n": [1.5, -2e3, None, True]} for i in range(200)] + [123456789, "tail"]
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps(data, indent=1))
+    assert list(iter_json_array(path, chunk_size=7)) == data
+    path.write_text(json.dumps(data)[:-40])
+    with pytest.raises(DataError, match=r"list.json: .*element \d+"):
+        list(iter_json_array(path, chunk_size=64))
+    path.write_text('{"not": "a list"}')
+    with pytest.raises(DataError, match="expected a JSON list"):
+        list(iter_json_array(path))
+
+
+def test_truncated_input_leaves_previous_outputs_untouched(tmp_path):
+    src = tiny_vg(tmp_path / "src")
+    out = tmp_path / "out"
+    preprocess_vg(tiny_args(src, out), log=lambda *_: None)
+    before = (out / "train.h5").read_bytes()
+    text = (src / "relationships.json").read_text()
+    (src / "relationships.json").write_text(text[: len(text) // 2])
+    with pytest.raises(DataError, match="relationships.json"):
+        preprocess_vg(tiny_args(src, out), log=lambda *_: None)
+    assert (out / "train.h5").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["test.h5", "train.h5", "val.h5", "vocab.json"]  # no temp files
+
+
+def test_malformed_records_are_counted_and_skipped(tmp_path):
+    src = tiny_vg(tmp_path / "src")
+    objects = json.loads((src / "objects.json").read_text())
+    del objects[0]["objects"][3]["w"]  # a malformed object record
+    objects.append("garbage")
+    (src / "objects.json").write_text(json.dumps(objects))
+    with pytest.warns(UserWarning, match=r"objects.json: skipped 2 annotations: .*malformed"):
+        summary = preprocess_vg(tiny_args(src, tmp_path / "out"), log=lambda *_: None)
+    assert summary["skipped_records"] == 2
+    assert summary["train"]["objects"] == 4 * 4 - 1
+
+
+def test_auto_split_is_deterministic_and_about_80_10_10():
+    names = [auto_split(i) for i in range(1, 5001)]
+    assert names == [auto_split(i) for i in range(1, 5001)]
+    counts = Counter(names)
+    assert 0.77 < counts["train"] / 5000 < 0.83 and 0.08 < counts["val"] / 5000 < 0.12
+    assert image_path_from_url("https://cs.stanford.edu/people/rak248/VG_100K_2/1.jpg") == "VG_100K_2/1.jpg"
+
+
+def test_stage_runs_with_flags_and_help_lists_original_flags(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("stage_preprocess_vg", REPO / "stages" / "preprocess_vg.py")
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    names = [p.name for p in stage.PARAMS]
+    assert names == ["splits_json", "images_json", "objects_json", "attributes_json", "object_aliases",
+                     "relationship_aliases", "relationships_json", "min_image_size", "train_split",
+                     "min_object_instances", "min_attribute_instances", "min_object_size", "min_objects_per_image",
+                     "max_objects_per_image", "max_attributes_per_image", "min_relationship_instances",
+                     "min_relationships_per_image", "max_relationships_per_image", "output_vocab_json", "output_h5_dir"]
+    defaults = {p.name: p.default for p in stage.PARAMS}
+    assert (defaults["min_object_instances"], defaults["min_relationship_instances"], defaults["min_image_size"]) == (2000, 500, 200)
+    src = tiny_vg(tmp_path / "src")
+    out = tmp_path / "out"
+    argv = []
+    for key, value in vars(tiny_args(src, out)).items():
+        argv += [f"--{key}", str(value)]
+    summary = stage.main(argv)
+    assert summary["train"]["images"] == 4 and (out / "vocab.json").is_file()
+    assert "wrote" in capsys.readouterr().out
