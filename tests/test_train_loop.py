@@ -1,0 +1,140 @@
+"""The training loop in-process on the real COCO fixture: exact length, exact resume, NaN guard,
+eval switch, weight clipping, the resume guard, outputs."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+
+from helpers_train import outputs_in, tiny_args
+from sg2im.errors import ParamsError
+from sg2im.training.checkpoint import load_checkpoint
+from sg2im.training.loop import train
+
+
+@pytest.fixture(autouse=True)
+def _no_tracking(monkeypatch):
+    monkeypatch.setenv("SG2IM_TRACKING", "0")
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(key, raising=False)
+
+
+def _ckpt(tmp_path):
+    return load_checkpoint(tmp_path / "models" / "checkpoint_with_model.pt")
+
+
+def test_exactly_num_iterations_outputs_and_history(tmp_path, capsys):
+    # 12 training images, batch 4: 3 batches per epoch; 7 iterations end mid-epoch (the original overshot).
+    summary = train(tiny_args(tmp_path, num_iterations=7, timing=1), outputs_in(tmp_path))
+    ck = _ckpt(tmp_path)
+    assert ck["counters"] == {"t": 7, "epoch": 3}
+    assert ck["losses_ts"] == list(range(1, 8))
+    assert ck["checkpoint_ts"] == [3, 6, 7]
+    assert set(ck["losses"]) == {"L1_pixel_loss", "bbox_pred", "ac_loss", "g_gan_obj_loss", "g_gan_img_loss", "total_loss"}
+    assert set(ck["d_losses"]) == {"d_obj_gan_loss", "d_ac_loss_real", "d_ac_loss_fake", "d_img_gan_loss"}
+    # total_loss is the sum of the weighted terms
+    for i in range(7):
+        parts = sum(ck["losses"][k][i] for k in ck["losses"] if k != "total_loss")
+        assert ck["losses"]["total_loss"][i] == pytest.approx(parts, rel=1e-5)
+    assert len(ck["val_samples"]) == 3 and set(ck["val_samples"][-1]) == {
+        "gt_img", "gt_box_gt_mask", "gt_box_pred_mask", "pred_box_pred_mask"}
+    assert ck["val_samples"][-1]["gt_img"].dtype == torch.uint8
+    assert 0.0 <= ck["val_iou"][-1] <= 1.0 and 0.0 <= ck["val_iou_no_image"][-1] <= 1.0
+    metrics = json.loads((tmp_path / "metrics" / "train.json").read_text())
+    assert metrics["iterations"] == 7 and metrics["nan_skipped"] == 0 and metrics["mlflow_run_id"] is None
+    assert metrics == summary
+    rows = list(csv.DictReader(open(tmp_path / "plots" / "train_losses.csv")))
+    assert [int(r["t"]) for r in rows] == list(range(1, 8))
+    assert float(rows[-1]["total_loss"]) == pytest.approx(ck["losses"]["total_loss"][-1], rel=1e-5)
+    assert (tmp_path / "plots" / "train_losses.png").stat().st_size > 1000
+    assert (tmp_path / "plots" / "train_samples.png").stat().st_size > 100
+    out = capsys.readouterr().out
+    assert "timing: G forward" in out and "D_obj step" in out and "D_img step" in out
+
+
+def test_resume_is_exact(tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir(), part.mkdir()
+    train(tiny_args(full, num_iterations=5, checkpoint_every=2), outputs_in(full))
+    # the interrupted run: stops at t=3 (end-of-run check + save), then continues to 5
+    train(tiny_args(part, num_iterations=3, checkpoint_every=2), outputs_in(part))
+    summary = train(tiny_args(part, num_iterations=5, checkpoint_every=2), outputs_in(part))
+    assert summary["start"] == "resume" and summary["iterations_this_session"] == 2
+    a, b = _ckpt(full), _ckpt(part)
+    assert a["losses_ts"] == b["losses_ts"] == [1, 2, 3, 4, 5]
+    assert a["losses"] == b["losses"] and a["d_losses"] == b["d_losses"]
+    for key in ("model_state", "d_obj_state", "d_img_state"):
+        for name, tensor in a[key].items():
+            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
+
+
+def test_nan_guard_skips_and_counts(tmp_path):
+    args = tiny_args(tmp_path, num_iterations=3, l1_pixel_loss_weight=float("nan"), checkpoint_every=100)
+    summary = train(args, outputs_in(tmp_path))
+    ck = _ckpt(tmp_path)
+    assert summary["nan_skipped"] == 3 and ck["nan_skipped"] == 3
+    assert ck["counters"]["t"] == 3
+    assert ck["optim_state"]["state"] == {}  # no G update ever happened
+    assert ck["d_obj_optim_state"]["state"] == {} and ck["d_img_optim_state"]["state"] == {}
+
+
+def test_eval_switch_fresh_optimiser_and_weight_clipping(tmp_path):
+    args = tiny_args(tmp_path, num_iterations=4, eval_mode_after=2, d_clip=0.01, gan_loss_type="wgan",
+                     checkpoint_every=100)
+    train(args, outputs_in(tmp_path))
+    ck = _ckpt(tmp_path)
+    g_steps = {int(s["step"]) for s in ck["optim_state"]["state"].values()}
+    d_steps = {int(s["step"]) for s in ck["d_obj_optim_state"]["state"].values()}
+    assert g_steps == {2}  # fresh Adam at t=2: steps 3 and 4 only
+    assert d_steps == {4}
+    for key in ("d_obj_state", "d_img_state"):
+        weights = [v for k, v in ck[key].items() if k.endswith("weight") or k.endswith("bias")]
+        assert max(float(w.abs().max()) for w in weights) <= 0.01 + 1e-7
+
+
+def test_guard_refuses_other_params_and_dvc_experiment_starts_fresh(tmp_path, monkeypatch):
+    train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100), outputs_in(tmp_path))
+    with pytest.raises(ParamsError) as err:
+        train(tiny_args(tmp_path, num_iterations=3, learning_rate=1e-3, checkpoint_every=100), outputs_in(tmp_path))
+    message = str(err.value)
+    assert "learning_rate" in message and "0.0005" in message and "0.001" in message
+    assert "restore_from_checkpoint" in message and "checkpoint_with_model.pt" in message
+    # the checkpoint was not touched
+    assert _ckpt(tmp_path)["counters"]["t"] == 2
+    # inside `dvc exp run -S ...` the stale checkpoint is replaced by a fresh run
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-test")
+    summary = train(tiny_args(tmp_path, num_iterations=3, learning_rate=1e-3, checkpoint_every=100), outputs_in(tmp_path))
+    assert summary["start"] == "fresh" and summary["iterations_this_session"] == 3
+    # restore_from_checkpoint 0 always starts fresh
+    monkeypatch.delenv("DVC_EXP_NAME")
+    summary = train(tiny_args(tmp_path, num_iterations=2, restore_from_checkpoint=0, checkpoint_every=100),
+                    outputs_in(tmp_path))
+    assert summary["start"] == "fresh" and _ckpt(tmp_path)["counters"]["t"] == 2
+
+
+def test_checkpoint_start_from_loads_generator_only(tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir(), dst.mkdir()
+    train(tiny_args(src, num_iterations=2, checkpoint_every=100), outputs_in(src))
+    source = str(src / "models" / "checkpoint_with_model.pt")
+    summary = train(tiny_args(dst, num_iterations=1, checkpoint_start_from=source, checkpoint_every=100,
+                              learning_rate=0.0), outputs_in(dst))
+    assert summary["start"] == "start_from"
+    a, b = load_checkpoint(source), _ckpt(dst)
+    assert b["counters"]["t"] == 1 and b["losses_ts"] == [1]
+    for name, tensor in a["model_state"].items():
+        if tensor.dtype.is_floating_point and "running" not in name:
+            assert torch.equal(tensor, b["model_state"][name]), name  # lr 0: weights exactly as loaded
+    assert not all(torch.equal(a["d_img_state"][k], b["d_img_state"][k]) for k in a["d_img_state"]
+                   if a["d_img_state"][k].dtype.is_floating_point)  # fresh discriminators
+
+
+def test_unreachable_tracking_server_training_goes_on(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SG2IM_TRACKING", "1")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens on the discard port
+    summary = train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100), outputs_in(tmp_path))
+    assert summary["iterations"] == 2 and summary["mlflow_run_id"] is None
+    assert "training goes on WITHOUT MLflow" in capsys.readouterr().err
