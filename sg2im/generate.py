@@ -1,0 +1,157 @@
+"""Images from scene-graph JSON (the original ``run_model.py``), plus layouts, scene-graph drawings
+and the paper's figure sheets.
+
+Everything is validated and rendered in memory before the first file is written, so bad input
+(unknown names, indices out of range, empty graphs, malformed JSON) leaves no partial outputs.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from sg2im.errors import DataError
+from sg2im.scene_graph import IMAGE_OBJECT, encode_scene_graphs, load_scene_graphs
+from sg2im.vis import (GraphvizMissing, deprocess_images, dot_available, draw_layout, draw_scene_graph,
+                       figure_sheet, save_png)
+
+
+@dataclass
+class Rendered:
+    """Per graph: the generated image, its predicted layout drawing and (optionally) its graph."""
+
+    images: np.ndarray  # (N, H, W, 3) uint8
+    layouts: list[np.ndarray]
+    graphs: list[np.ndarray | None]
+    boxes: list[torch.Tensor] = field(default_factory=list)
+
+
+@torch.no_grad()
+def render_graphs(model, graphs: Sequence[dict], source: str | None = None, draw_graphs: bool = False,
+                  layout_size: int = 256) -> Rendered:
+    """Run the model on ``graphs`` (predicted boxes and masks) and draw everything in memory.
+
+    Raises DataError (naming the graph) for graphs the vocabulary cannot encode, and
+    GraphvizMissing when ``draw_graphs`` and ``dot`` is not installed."""
+    if draw_graphs and not dot_available():
+        draw_scene_graph([], [])  # raises GraphvizMissing with the install hint
+    device = next(model.parameters()).device
+    objs, triples, obj_to_img = encode_scene_graphs(list(graphs), model.vocab, device=device, source=source)
+    imgs, boxes_pred, masks_pred, _ = model(objs, triples, obj_to_img)
+    images = deprocess_images(imgs)
+    layouts, drawn, boxes_out = [], [], []
+    for i, graph in enumerate(graphs):
+        sel = (obj_to_img == i).nonzero().flatten()
+        names = list(graph["objects"]) + [IMAGE_OBJECT]
+        masks = masks_pred[sel] if masks_pred is not None else None
+        layouts.append(draw_layout(names, boxes_pred[sel], masks, size=layout_size))
+        boxes_out.append(boxes_pred[sel].cpu())
+        drawn.append(draw_scene_graph(graph["objects"], graph.get("relationships", [])) if draw_graphs else None)
+    return Rendered(images, layouts, drawn, boxes_out)
+
+
+def write_run_model_outputs(rendered: Rendered, output_dir: str | Path) -> list[Path]:
+    """``img%06d.png`` (+ ``layout%06d.png``, ``sg%06d.png``) per graph, each written atomically."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, image in enumerate(rendered.images):
+        written.append(save_png(image, output_dir / f"img{i:06d}.png"))
+        written.append(save_png(rendered.layouts[i], output_dir / f"layout{i:06d}.png"))
+        if rendered.graphs[i] is not None:
+            written.append(save_png(rendered.graphs[i], output_dir / f"sg{i:06d}.png"))
+    return written
+
+
+# --------------------------------------------------------------------------- figures
+@dataclass
+class FigureResult:
+    name: str
+    status: str  # rendered | partial | skipped
+    rendered_graphs: list[int]
+    skipped_graphs: dict[int, str]
+    reason: str = ""
+    sheet: np.ndarray | None = None
+
+
+def check_graphs(graphs: Sequence[dict], vocab: dict, source: str) -> tuple[list[int], dict[int, str]]:
+    """Which graphs the vocabulary covers; the reasons for the others."""
+    ok, bad = [], {}
+    for i, graph in enumerate(graphs):
+        try:
+            encode_scene_graphs([graph], vocab, source=source)
+            ok.append(i)
+        except DataError as exc:
+            bad[i] = str(exc).replace("scene graph 0", f"scene graph {i}", 1)
+    return ok, bad
+
+
+def render_figure(model, path: Path, draw_graphs: bool, layout_size: int = 256) -> FigureResult:
+    """One sheet (scene graph | layout | image, one row per graph the vocabulary covers)."""
+    name = path.stem
+    try:
+        graphs = load_scene_graphs(path)
+    except DataError as exc:
+        return FigureResult(name, "skipped", [], {}, reason=str(exc))
+    ok, bad = check_graphs(graphs, model.vocab, str(path))
+    if not ok:
+        return FigureResult(name, "skipped", [], bad, reason="no graph of this figure is covered by the model's vocabulary")
+    rendered = render_graphs(model, [graphs[i] for i in ok], str(path), draw_graphs, layout_size)
+    rows = [[rendered.graphs[k], rendered.layouts[k], rendered.images[k]] for k in range(len(ok))]
+    sheet = figure_sheet(rows)
+    return FigureResult(name, "rendered" if not bad else "partial", ok, bad, sheet=sheet)
+
+
+def render_figures(model, figures_dir: str | Path, draw_graphs: bool, layout_size: int = 256) -> list[FigureResult]:
+    figures_dir = Path(figures_dir)
+    files = sorted(figures_dir.glob("*.json"))
+    if not files:
+        raise DataError(f"{figures_dir}: no scene-graph figure files (*.json) found. Set generate.figures to the "
+                        "folder with the figures' JSON (scene_graphs/) or to '' to skip figures.")
+    return [render_figure(model, f, draw_graphs, layout_size) for f in files]
+
+
+def write_figures(results: list[FigureResult], out_dir: str | Path, note: str = "") -> tuple[list[Path], Path]:
+    """Write ``<figure>.png`` for rendered figures, remove stale sheets, write report.json and
+    README.txt (which lists what could not be rendered and why)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    produced = []
+    for r in results:
+        if r.sheet is not None:
+            produced.append(save_png(r.sheet, out_dir / f"{r.name}.png"))
+    keep = {p.name for p in produced}
+    for stale in out_dir.glob("*.png"):
+        if stale.name not in keep:
+            stale.unlink()
+    report = {r.name: {"status": r.status, "rendered_graphs": r.rendered_graphs,
+                       "skipped_graphs": {str(k): v for k, v in r.skipped_graphs.items()},
+                       **({"reason": r.reason} if r.reason else {})} for r in results}
+    _write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
+    lines = ["Figures of the paper rendered with this model (scene graph | predicted layout | image).", ""]
+    if note:
+        lines += [note, ""]
+    for r in results:
+        lines.append(f"{r.name}: {r.status}" + (f" ({len(r.rendered_graphs)} graphs) -> {r.name}.png" if r.sheet is not None else ""))
+        if r.reason:
+            lines.append(f"  reason: {r.reason}")
+        for k, why in r.skipped_graphs.items():
+            lines.append(f"  graph {k} not rendered: {why}")
+    readme = _write_text(out_dir / "README.txt", "\n".join(lines) + "\n")
+    return produced, readme
+
+
+def _write_text(path: Path, text: str) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
+
+
+__all__ = ["Rendered", "render_graphs", "write_run_model_outputs", "FigureResult", "check_graphs", "render_figure",
+           "render_figures", "write_figures", "GraphvizMissing"]
