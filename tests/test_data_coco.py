@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import time
 import warnings
 from pathlib import Path
@@ -266,6 +267,8 @@ def test_cache_equals_uncached_and_is_invalidated(tmp_path):
             assert torch.equal(x, y)
     again = coco(files, cache_dir=cache_dir)
     assert again.cache_path == cached.cache_path and again.vocab == plain.vocab
+    blob = pickle.dumps(cached)  # spawned DataLoader workers: the arrays are re-mapped, not copied
+    assert len(blob) < cached._cache["images"].nbytes and torch.equal(pickle.loads(blob)[1][0], cached[1][0])
     assert coco(files, cache_dir=cache_dir, mask_size=8).cache_path != cached.cache_path
     assert coco(files, cache_dir=cache_dir, image_size=(32, 32)).cache_path != cached.cache_path
     assert coco(files, cache_dir=cache_dir, min_object_size=0.05, min_objects_per_image=1).cache_path != cached.cache_path

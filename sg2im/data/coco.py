@@ -423,6 +423,24 @@ class CocoSceneGraphDataset(Dataset):
         self.num_filtered_images = int(meta["num_filtered_images"])
         self.skipped = meta.get("skipped", {})
 
+    # ---------------------------------------------------------------- pickling (spawned workers)
+    def __getstate__(self) -> dict:
+        """Do not pickle the memory-mapped arrays (that would copy the whole cache); re-map them."""
+        state = dict(self.__dict__)
+        if state.get("_cache") is not None:
+            state["_cache"] = None
+            state["_remap"] = True
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        remap = state.pop("_remap", False)
+        self.__dict__.update(state)
+        if remap:
+            hit = load_cache(self.cache_path)
+            if hit is None:
+                raise DataError(f"{self.cache_path}: the dataset cache disappeared while in use.")
+            self._cache = hit[0]
+
     # ---------------------------------------------------------------- Dataset API
     def __len__(self) -> int:
         return len(self.image_ids)

@@ -151,6 +151,24 @@ class VgSceneGraphDataset(Dataset):
             writer.save("sizes", sizes)
             writer.commit({"kind": "vg", "h5_path": self.h5_path, "image_dir": self.image_dir})
 
+    # ---------------------------------------------------------------- pickling (spawned workers)
+    def __getstate__(self) -> dict:
+        """Do not pickle the memory-mapped arrays (that would copy the whole cache); re-map them."""
+        state = dict(self.__dict__)
+        if state.get("_cache") is not None:
+            state["_cache"] = None
+            state["_remap"] = True
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        remap = state.pop("_remap", False)
+        self.__dict__.update(state)
+        if remap:
+            hit = load_cache(self.cache_path)
+            if hit is None:
+                raise DataError(f"{self.cache_path}: the dataset cache disappeared while in use.")
+            self._cache = hit[0]
+
     # ---------------------------------------------------------------- Dataset API
     def __len__(self) -> int:
         return self._len
