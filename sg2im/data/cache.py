@@ -3,7 +3,9 @@
 A cache is a folder ``<cache_dir>/<kind>-<key>/`` of ``.npy`` arrays plus ``meta.json``.  The key
 is a hash of every parameter that shapes the content (image size, mask size, filters, ...) and of
 the identity of every source file (resolved path, size, mtime), so changing a parameter or
-touching a source file selects a new folder; nothing is ever reused stale.  A cache is written
+touching a source file selects a new folder.  Image folders enter by their mtime, which changes
+when files are added, removed or renamed into place (as the download stages do); overwriting a
+JPEG in place without renaming is not detected: delete ``data/cache`` after doing that.  A cache is written
 into a temporary folder next to its final place and renamed when complete, so a crash never
 leaves a half-written cache; arrays are memory-mapped read-only when loaded (cheap to share
 with DataLoader workers).

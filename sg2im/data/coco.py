@@ -253,7 +253,7 @@ class CocoSceneGraphDataset(Dataset):
             shaping = dict(self._filters, image_size=self.image_size, mask_size=self.mask_size,
                            skip_samples=self.skip_samples, max_samples=max_samples,
                            image_dir=str(Path(image_dir).resolve()))
-            key = cache_key("coco", shaping, [instances_json, stuff_json])
+            key = cache_key("coco", shaping, [instances_json, stuff_json, image_dir])  # dir mtime: files added/renamed
             self.cache_path = cache_path(cache_dir, "coco", key)
             hit = load_cache(self.cache_path)
             if hit is not None:

@@ -113,7 +113,9 @@ class VgSceneGraphDataset(Dataset):
         if cache_dir is not None:
             shaping = {"image_size": self.image_size, "num_images": self._len,
                        "image_dir": str(Path(image_dir).resolve())}
-            self.cache_path = cache_path(cache_dir, "vg", cache_key("vg", shaping, [h5_path]))
+            folders = sorted({os.path.join(image_dir, os.path.dirname(p)) for p in self.image_paths[: self._len]})
+            sources = [h5_path, image_dir] + [f for f in folders if os.path.isdir(f)]  # dir mtimes: files added/renamed
+            self.cache_path = cache_path(cache_dir, "vg", cache_key("vg", shaping, sources))
             hit = load_cache(self.cache_path)
             if hit is None:
                 self._build_cache()
