@@ -343,8 +343,8 @@ def train(args: Any, outputs: TrainOutputs | None = None, vocab: dict | None = N
 
     if info.distributed:
         model = DDP(model, find_unused_parameters=True)
-        d_obj = DDP(d_obj) if d_obj is not None else None
-        d_img = DDP(d_img) if d_img is not None else None
+        d_obj = DDP(d_obj, find_unused_parameters=True) if d_obj is not None else None
+        d_img = DDP(d_img, find_unused_parameters=True) if d_img is not None else None  # classifier unused
     nets = Nets(model, d_obj, d_img)
     g_raw = nets.raw("model")
 
