@@ -238,7 +238,8 @@ def preprocess_vg(args: Any, log=print) -> dict[str, Any]:
     image_info: dict[int, tuple[int, int, str]] = {}
     for rec in iter_json_array(args.images_json):
         try:
-            image_info[int(rec["image_id"])] = (int(rec["width"]), int(rec["height"]), image_path_from_url(str(rec["url"])))
+            image_id = rec["image_id"] if "image_id" in rec else rec["id"]  # VG 1.0 called it "id"
+            image_info[int(image_id)] = (int(rec["width"]), int(rec["height"]), image_path_from_url(str(rec["url"])))
         except (KeyError, TypeError, ValueError):
             skips.add(Path(args.images_json).name, "malformed image records", rec)
     splits = load_splits(args.splits_json, image_info)
