@@ -48,7 +48,8 @@ def _argv(setup, out_name="evaluate.json", *extra):
     root = setup["root"]
     return ["--checkpoint", str(setup["ckpt"]), "--classifier_steps", "60", "--classifier_width", "16",
             "--samples_per_layout", "2", "--batch_size", "4", "--classifier_cache", str(root / "clf.pt"),
-            "--output", str(root / out_name), "--device", "cpu", "--progress", "0", *extra]
+            "--output", str(root / out_name), "--device", "cpu", "--progress", "0",
+            "--params", str(root / "no_params.yaml"), *extra]
 
 
 def test_evaluate_end_to_end(setup, capsys):
@@ -112,6 +113,7 @@ def test_evaluate_end_to_end(setup, capsys):
         assert again[key] == metrics[key]
 
 
+@pytest.mark.slow  # 10-90 s: Inception v3 on CPU; the Inception code itself is tested in test_metrics_inception
 def test_evaluate_with_inception_weights(setup, tmp_path):
     from sg2im.metrics.inception import build_fid_inception, sha256_of_file
 
@@ -121,7 +123,7 @@ def test_evaluate_with_inception_weights(setup, tmp_path):
     digest = sha256_of_file(weights)
     metrics = _stage().main(_argv(setup, "evaluate_inception.json", "--num_samples", "2",
                                   "--inception_weights", str(weights), "--inception_sha256", digest,
-                                  "--inception_splits", "2"))
+                                  "--inception_splits", "1"))
     inc = metrics["inception"]
     assert inc["status"] == "computed" and inc["sha256"] == digest and inc["architecture"] == "pytorch-fid"
     assert inc["real"]["IS_mean"] >= 1.0
@@ -141,8 +143,45 @@ def test_wrong_inception_hash_fails_before_writing(setup, tmp_path):
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
-    proc = subprocess.run([sys.executable, str(REPO / "stages" / "evaluate.py"), "--checkpoint",
-                           str(tmp_path / "nope.pt"), "--output", str(tmp_path / "e.json")],
-                          capture_output=True, text=True, cwd=REPO)
-    assert proc.returncode == 2 and "nope.pt" in proc.stderr and "Traceback" not in proc.stderr
+    from sg2im.errors import DataError
+
+    with pytest.raises(DataError, match="nope.pt"):
+        _stage().main(["--checkpoint", str(tmp_path / "nope.pt"), "--output", str(tmp_path / "e.json"),
+                       "--params", str(tmp_path / "no.yaml")])
     assert not (tmp_path / "e.json").exists()
+
+
+def test_evaluate_visual_genome_without_masks(tmp_path, monkeypatch):
+    """VG has no masks: the GT layout uses GT boxes with predicted masks; no thing/stuff split."""
+    from PIL import Image
+
+    from test_data_vg import VOCAB, synthetic_h5
+
+    monkeypatch.setenv("SG2IM_TRACKING", "0")
+    (tmp_path / "img" / "VG_100K").mkdir(parents=True)
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(tmp_path / "img" / "VG_100K" / "1.jpg")
+    for split in ("train", "val", "test"):
+        synthetic_h5(tmp_path / f"{split}.h5", 5, [(0, 1)])
+    (tmp_path / "vocab.json").write_text(json.dumps(VOCAB))
+    args = {"dataset": "vg", "image_size": [32, 32], "num_train_samples": None, "num_val_samples": 1024,
+            "include_relationships": 1, "vg_image_dir": str(tmp_path / "img"), "train_h5": str(tmp_path / "train.h5"),
+            "val_h5": str(tmp_path / "val.h5"), "vocab_json": str(tmp_path / "vocab.json"),
+            "max_objects_per_image": 10, "vg_use_orphaned_objects": 1, "mask_size": 8, "cache_dir": None}
+    ckpt = make_tiny_checkpoint(tmp_path / "vg.pt", VOCAB, args)
+    metrics = _stage().main(["--checkpoint", str(ckpt), "--classifier_steps", "5", "--classifier_width", "8",
+                             "--samples_per_layout", "1", "--classifier_cache", "", "--device", "cpu",
+                             "--output", str(tmp_path / "vg.json"), "--progress", "0", "--params", str(tmp_path / "no.yaml")])
+    p = metrics["protocol"]
+    assert p["dataset"] == "vg" and p["num_images"] == 1 and p["num_objects"] == 5
+    assert p["gt_layout"] == "GT boxes + predicted masks"
+    assert "things" not in metrics["boxes"] and "things" not in metrics["object_accuracy"]
+    assert metrics["diversity"] == "not computed: samples_per_layout < 2"
+    assert metrics["boxes"]["all"]["class_mean_baseline"]["mean_iou"] == pytest.approx(1.0)  # train == test
+
+
+def test_help_lists_parameters(capsys):
+    with pytest.raises(SystemExit) as info:
+        _stage().main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--inception_weights" in out and "--samples_per_layout" in out and "6726825d" in out

@@ -189,3 +189,12 @@ def test_gpu_falls_back_to_cpu_with_warning(ckpt, tmp_path, capsys):
                    "--params", str(tmp_path / "none.yaml")])
     assert "falling back to CPU" in capsys.readouterr().out
     assert len(list(tmp_path.glob("img*.png"))) == 7
+
+
+def test_help_lists_original_flags(capsys):
+    with pytest.raises(SystemExit) as info:
+        _stage().main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--checkpoint", "--scene_graphs_json", "--output_dir", "--draw_scene_graphs", "--device", "--figures"):
+        assert flag in out

@@ -45,3 +45,13 @@ def test_singular_covariance_is_finite_and_non_negative():
 def test_statistics_need_two_samples():
     with pytest.raises(ValueError):
         feature_statistics(np.zeros((1, 3)))
+
+
+def test_low_rank_path_matches_full_covariance_path():
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(6, 20))
+    fake = rng.normal(size=(9, 20)) * 1.5 + 0.3
+    fast = frechet_distance_from_features(real, fake)  # 6 samples < 20 dims: singular-value path
+    full = frechet_distance(*feature_statistics(real), *feature_statistics(fake))
+    assert fast == pytest.approx(full, rel=1e-7)
+    assert frechet_distance_from_features(real, real) == pytest.approx(0.0, abs=1e-9)

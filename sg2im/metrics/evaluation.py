@@ -262,6 +262,11 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
     start = time.perf_counter()
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
+    inception = None  # checked first: a wrong weights file fails before any long work
+    inception_info: dict[str, Any] = {"status": NOT_COMPUTED}
+    if args.inception_weights:
+        inception, inception_info = load_inception(args.inception_weights, args.inception_sha256 or None, device)
+        inception_info["status"] = "computed"
     model, ckpt = load_generator(args.checkpoint, device, trust_checkpoint=args.trust_checkpoint)
     ckpt_args = ckpt.get("args")
     if not isinstance(ckpt_args, dict):
@@ -282,12 +287,6 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
 
     classifier, mean_boxes, clf_info = get_classifier(args, ckpt_args, vocab, train_dataset, device, image_idx)
     things = thing_mask_for(vocab, dataset_name)
-
-    inception = None
-    inception_info: dict[str, Any] = {"status": NOT_COMPUTED}
-    if args.inception_weights:
-        inception, inception_info = load_inception(args.inception_weights, args.inception_sha256 or None, device)
-        inception_info["status"] = "computed"
 
     torch.manual_seed(args.seed)  # the same noise whether or not the classifier came from the cache
     test = _subset(dsets[args.split], args.num_samples)

@@ -43,5 +43,20 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def frechet_distance_from_features(real: np.ndarray, fake: np.ndarray) -> float:
-    """Frechet distance between the Gaussians fitted to two feature sets (N, D) and (M, D)."""
-    return frechet_distance(*feature_statistics(real), *feature_statistics(fake))
+    """Frechet distance between the Gaussians fitted to two feature sets (N, D) and (M, D).
+
+    With fewer samples than dimensions the covariances are low-rank: writing S1 = A^T A and
+    S2 = B^T B (A, B the centred features over sqrt(N-1)), tr((S1 S2)^(1/2)) is the sum of the
+    singular values of A B^T (N x M), which is exact and much cheaper than D x D algebra."""
+    x = np.asarray(real, dtype=np.float64)
+    y = np.asarray(fake, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 2:
+        raise ValueError(f"need features (N>=2, D) and (M>=2, D), got {x.shape} and {y.shape}")
+    if min(len(x), len(y)) >= x.shape[1]:
+        return frechet_distance(*feature_statistics(x), *feature_statistics(y))
+    a = (x - x.mean(0)) / np.sqrt(len(x) - 1)
+    b = (y - y.mean(0)) / np.sqrt(len(y) - 1)
+    tr_covmean = float(np.linalg.svd(a @ b.T, compute_uv=False).sum())
+    diff = x.mean(0) - y.mean(0)
+    value = float(diff @ diff + (a * a).sum() + (b * b).sum() - 2 * tr_covmean)
+    return max(value, 0.0)
