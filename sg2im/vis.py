@@ -95,7 +95,7 @@ def draw_layout(names: Sequence[str], boxes: Tensor | np.ndarray, masks: Tensor 
         patch = Image.new("RGB", (w, h), tuple(int(c) for c in colors[i]))
         canvas.paste(patch, (x0, y0), Image.fromarray(a, mode="L"))
     draw = ImageDraw.Draw(canvas)
-    font = _font(max(10, size // 22))
+    font = _font(max(10, size // 16))
     for i in visible:
         x0, y0, x1, y1 = _box_pixels(boxes[i], size)
         color = tuple(int(c * 0.7) for c in colors[i])
