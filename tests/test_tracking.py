@@ -1,0 +1,163 @@
+"""sg2im.tracking against real MLflow stores: local sqlite (default location, DVC_ROOT, reopen, tags,
+images, artifacts), an unreachable server, non-zero ranks, and parallel first use of a fresh DB;
+plus a short training against a real `mlflow server`, read back through its REST API."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers_train import PYTHON, REPO, run_train_stage, stage_env, write_params
+from sg2im import tracking
+from sg2im.tracking import Tracker, tracking_uri
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for key in ("MLFLOW_TRACKING_URI", "DVC_EXP_NAME", "DVC_EXP_BASELINE_REV", "DVC_STAGE", "RANK", "SG2IM_TRACKING"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    return tmp_path
+
+
+def test_uri_resolution(clean_env, monkeypatch):
+    assert tracking_uri() == f"sqlite:///{clean_env.resolve()}/mlflow.db"
+    monkeypatch.delenv("DVC_ROOT")
+    assert tracking_uri() == f"sqlite:///{REPO}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://example.invalid:5000")
+    assert tracking_uri() == "http://example.invalid:5000"
+    import os
+
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
+
+
+def test_local_run_roundtrip_and_reopen(clean_env, monkeypatch):
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("DVC_EXP_NAME", "lucid-tern")
+    monkeypatch.setenv("DVC_EXP_BASELINE_REV", "abc123")
+    monkeypatch.setenv("DVC_STAGE", "train")
+    tr = Tracker.start("ignored-when-dvc-names-it", params={"dataset": "coco", "image_size": (32, 32)}, tags={"extra": 1})
+    assert tr.enabled
+    tr.log_metrics({"total_loss": 2.5}, step=1)
+    tr.log_image(np.full((8, 8, 3), 200, np.uint8), key="val_samples", step=1)
+    (clean_env / "model.pt").write_bytes(b"weights")
+    tr.log_artifact(clean_env / "model.pt", artifact_path="checkpoints")
+    tr.end()
+    again = Tracker.start(None, run_id=tr.run_id)
+    again.log_metrics({"total_loss": 1.5}, step=2)
+    again.set_tags({"resumed": "yes"})
+    again.end()
+
+    client = MlflowClient(tracking_uri())
+    run = client.get_run(tr.run_id)
+    assert run.info.run_name == "lucid-tern" and run.info.status == "FINISHED"
+    assert run.data.params == {"dataset": "coco", "image_size": "32,32"}
+    tags = run.data.tags
+    assert tags["dataset"] == "coco" and tags["dvc.exp_name"] == "lucid-tern" and tags["dvc.baseline_rev"] == "abc123"
+    assert tags["dvc.stage"] == "train" and tags["extra"] == "1" and tags["resumed"] == "yes"
+    assert [m.step for m in client.get_metric_history(tr.run_id, "total_loss")] == [1, 2]
+    assert run.info.artifact_uri.startswith((clean_env / "mlartifacts").resolve().as_uri())
+    paths = [a.path for a in client.list_artifacts(tr.run_id)]
+    assert "checkpoints" in paths and "images" in paths
+    assert (clean_env / "mlflow.db").exists()
+
+
+def test_unreachable_server_and_other_ranks_are_noops(clean_env, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    tr = Tracker.start("x", params={"a": 1})
+    tr.log_metrics({"a": 1.0}, step=1)
+    tr.log_image(np.zeros((4, 4, 3), np.uint8), key="k", step=1)
+    tr.end()
+    assert not tr.enabled and tr.run_id is None
+    assert "cannot reach the tracking server" in capsys.readouterr().err
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.setenv("RANK", "1")
+    assert not Tracker.start("x").enabled
+    assert not (clean_env / "mlflow.db").exists()
+
+
+def test_parallel_first_use_of_a_fresh_database(tmp_path):
+    """Two processes (as parallel queued DVC experiments) create the store at once: both runs land."""
+    code = ("from sg2im.tracking import Tracker; t = Tracker.start('p', params={'a': 1}); "
+            "assert t.enabled; t.log_metrics({'m': 1.0}, step=1); t.end(); print(t.run_id)")
+    env = stage_env(tmp_path)
+    procs = [subprocess.Popen([PYTHON, "-c", code], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-1500:] for o in outs]
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path.resolve()}/mlflow.db")
+    experiment = client.get_experiment_by_name("sg2im")
+    assert len(client.search_runs([experiment.experiment_id])) == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.mark.slow
+def test_training_against_a_real_mlflow_server(tmp_path):
+    port = _free_port()
+    server_dir = tmp_path / "server"
+    server_dir.mkdir()
+    mlflow_bin = Path(sys.executable).with_name("mlflow")
+    server = subprocess.Popen(
+        [str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"sqlite:///{server_dir}/mlflow.db", "--artifacts-destination", str(server_dir / "artifacts")],
+        cwd=server_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=stage_env(server_dir))
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if tracking.check_server(uri, timeout=1.0) is None:
+                break
+            assert server.poll() is None, "mlflow server exited"
+            time.sleep(0.5)
+        else:
+            pytest.fail("mlflow server did not answer /health within 60 s")
+
+        work = tmp_path / "work"
+        work.mkdir()
+        write_params(work, num_iterations=3, checkpoint_every=2, print_every=1)
+        done = run_train_stage(work, env=stage_env(work, MLFLOW_TRACKING_URI=uri))
+        assert done.returncode == 0, done.stderr[-3000:]
+        run_id = json.loads((work / "metrics" / "train.json").read_text())["mlflow_run_id"]
+        assert run_id
+
+        run = _get(f"{uri}/api/2.0/mlflow/runs/get?run_id={run_id}")["run"]
+        params = {p["key"]: p["value"] for p in run["data"]["params"]}
+        assert params["batch_size"] == "4" and params["d_obj_arch"] == "C4-8-2,C4-16-2" and params["effective_batch_size"] == "4"
+        assert run["info"]["status"] == "FINISHED"
+        assert run["info"]["artifact_uri"].startswith("mlflow-artifacts:")
+        history = _get(f"{uri}/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key=train_total_loss")["metrics"]
+        assert sorted(m["step"] for m in history) == [1, 2, 3]
+        val = _get(f"{uri}/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key=val_avg_iou")["metrics"]
+        assert sorted(m["step"] for m in val) == [2, 3]
+        root = [f["path"] for f in _get(f"{uri}/api/2.0/mlflow/artifacts/list?run_id={run_id}")["files"]]
+        assert {"images", "checkpoints", "train"} <= set(root)
+        images = [f["path"] for f in _get(f"{uri}/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=images")["files"]]
+        assert any("val_samples" in p for p in images) and any("train_samples" in p for p in images)
+        ckpts = [f["path"] for f in _get(f"{uri}/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=checkpoints")["files"]]
+        assert ckpts == ["checkpoints/checkpoint_stripped.pt"]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
