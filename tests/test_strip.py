@@ -1,0 +1,154 @@
+"""Stage strip and the checkpoint helpers: stripped contents, original-keys round trip with
+weights_only, atomic writes, parameter differences, the resumable sampler."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pytest
+import torch
+
+from helpers_train import stage_module
+from sg2im.errors import DataError, ParamsError
+from sg2im.model import Sg2ImModel, load_generator
+from sg2im.training import checkpoint as ck
+from sg2im.training.sampler import ResumableDistributedSampler
+
+VOCAB = {"object_idx_to_name": ["__image__", "sky", "sheep"], "object_name_to_idx": {"__image__": 0, "sky": 1, "sheep": 2},
+         "pred_idx_to_name": ["__in_image__", "above"], "pred_name_to_idx": {"__in_image__": 0, "above": 1}}
+
+
+@pytest.fixture(autouse=True)
+def _local_store(monkeypatch, tmp_path):
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+def _tiny_checkpoint() -> dict:
+    kwargs = {"vocab": VOCAB, "image_size": (8, 8), "embedding_dim": 8, "gconv_dim": 8, "gconv_hidden_dim": 8,
+              "gconv_num_layers": 1, "refinement_dims": (8,), "mask_size": 4, "layout_noise_dim": 2}
+    model = Sg2ImModel(**kwargs)
+    checkpoint = ck.new_checkpoint({"batch_size": 2, "image_size": (8, 8)}, VOCAB, kwargs, {"arch": "C4-8-2"}, {"arch": "C4-8-2"})
+    losses = defaultdict(list)
+    losses["total_loss"].append(np.float32(1.5))  # what the original stored: defaultdict, numpy scalars
+    checkpoint.update(model_state=model.state_dict(), optim_state={"state": {}, "param_groups": []},
+                      d_obj_state={"w": torch.ones(2)}, d_img_state={"w": torch.zeros(2)}, losses=losses,
+                      losses_ts=[1], counters={"t": 1, "epoch": 1}, mlflow_run_id="abc",
+                      rng_states=[ck.rng_state(torch.device("cpu"))], val_samples=[{"gt_img": np.zeros((1, 3, 8, 8), np.uint8)}])
+    return checkpoint
+
+
+def test_pair_roundtrip_weights_only_and_original_keys(tmp_path):
+    with_model, no_model = ck.save_checkpoint_pair(_tiny_checkpoint(), tmp_path, "run")
+    assert with_model.name == "run_with_model.pt" and no_model.name == "run_no_model.pt"
+    full = torch.load(with_model, weights_only=True)
+    small = torch.load(no_model, weights_only=True)
+    for key in ("args", "vocab", "model_kwargs", "d_obj_kwargs", "d_img_kwargs", "losses_ts", "losses", "d_losses",
+                "checkpoint_ts", "train_batch_data", "train_samples", "train_iou", "val_batch_data", "val_samples",
+                "val_losses", "val_iou", "norm_d", "norm_g", "counters", "model_state", "optim_state",
+                "d_obj_state", "d_obj_optim_state", "d_img_state", "d_img_optim_state", "best_t",
+                "model_best_state", "d_obj_best_state", "d_img_best_state"):
+        assert key in full, key
+    assert type(full["losses"]) is dict and full["losses"]["total_loss"] == [1.5]
+    assert isinstance(full["val_samples"][0]["gt_img"], torch.Tensor)
+    assert not set(ck.MODEL_KEYS) & set(small) and small["losses_ts"] == [1]
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_rng_state_roundtrip():
+    import random
+
+    state = ck.rng_state(torch.device("cpu"))
+    expected = (torch.rand(3), np.random.rand(3), random.random())
+    ck.set_rng_state(torch.load(_saved(state), weights_only=True), torch.device("cpu"))
+    again = (torch.rand(3), np.random.rand(3), random.random())
+    assert torch.equal(expected[0], again[0]) and np.array_equal(expected[1], again[1]) and expected[2] == again[2]
+
+
+def _saved(obj):
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(ck.to_plain(obj), buffer)
+    buffer.seek(0)
+    return buffer
+
+
+def test_failed_write_leaves_previous_file(tmp_path, monkeypatch):
+    target = tmp_path / "c.pt"
+    ck.atomic_torch_save({"t": 1}, target)
+
+    def broken_save(obj, handle):
+        handle.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ck.torch, "save", broken_save)
+    with pytest.raises(OSError):
+        ck.atomic_torch_save({"t": 2}, target)
+    monkeypatch.undo()
+    assert torch.load(target, weights_only=True) == {"t": 1}
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_param_differences_and_fingerprint():
+    a = ck.fingerprint_params({"learning_rate": 1e-4, "image_size": (64, 64), "num_iterations": 10, "timing": 1}, 1)
+    b = ck.fingerprint_params({"learning_rate": 5e-4, "image_size": [64, 64], "num_iterations": 99, "timing": 0}, 1)
+    assert "num_iterations" not in a and "timing" not in a  # run-only keys may change on resume
+    assert ck.param_differences(a, b) == ["learning_rate: checkpoint 0.0001 != now 0.0005"]
+    assert ck.fingerprint(a) != ck.fingerprint(b)
+    assert ck.param_differences(a, dict(a)) == []
+    assert ck.param_differences(a, {**a, "world_size": 2}) == ["world_size: checkpoint 1 != now 2"]
+
+
+def test_sampler_resume_position_and_shards():
+    data = list(range(10))
+    full = list(ResumableDistributedSampler(data, seed=3, batch_size=4))
+    part = ResumableDistributedSampler(data, seed=3, batch_size=4)
+    part.skip_batches(2)
+    assert list(part) == full[8:] and len(part) == 2
+    part.set_epoch(1)
+    part.skip_batches(0)
+    assert list(part) != full and sorted(part) == data
+    r0 = list(ResumableDistributedSampler(data, num_replicas=2, rank=0, seed=3, batch_size=2))
+    r1 = list(ResumableDistributedSampler(data, num_replicas=2, rank=1, seed=3, batch_size=2))
+    assert sorted(r0 + r1) == data
+
+
+def test_strip_stage_keeps_what_generation_needs(tmp_path):
+    src = tmp_path / "ck_with_model.pt"
+    ck.atomic_torch_save(ck.to_plain(_tiny_checkpoint()), src)
+    strip = stage_module("strip")
+    out = tmp_path / "sg2im.pt"
+    strip.main(["--input_checkpoint", str(src), "--output_checkpoint", str(out), "--keep_discriminators", "1",
+                "--params", str(tmp_path / "none.yaml")])
+    full = torch.load(out, weights_only=True)
+    assert set(full) == {"args", "model_kwargs", "model_state", "mlflow_run_id", "d_obj_state", "d_obj_kwargs",
+                         "d_img_state", "d_img_kwargs"}
+    assert full["model_kwargs"]["vocab"] == VOCAB and full["mlflow_run_id"] == "abc"
+    model, _ = load_generator(out)
+    with torch.no_grad():
+        imgs = model(torch.tensor([1, 2, 0]), torch.tensor([[0, 1, 1], [0, 0, 2], [1, 0, 2]]))[0]
+    assert imgs.shape == (1, 3, 8, 8)
+
+    small = tmp_path / "g.pt"
+    strip.main(["--input_checkpoint", str(src), "--output_checkpoint", str(small), "--keep_discriminators", "0",
+                "--params", str(tmp_path / "none.yaml")])
+    assert set(torch.load(small, weights_only=True)) == {"args", "model_kwargs", "model_state", "mlflow_run_id"}
+
+    # --input_dir/--output_dir strip every .pt of a folder
+    (tmp_path / "in").mkdir()
+    ck.atomic_torch_save(ck.to_plain(_tiny_checkpoint()), tmp_path / "in" / "a.pt")
+    strip.main(["--input_dir", str(tmp_path / "in"), "--output_dir", str(tmp_path / "out"), "--params", str(tmp_path / "none.yaml")])
+    assert (tmp_path / "out" / "a.pt").exists()
+
+
+def test_strip_errors_name_the_fix(tmp_path):
+    strip = stage_module("strip")
+    no_model = tmp_path / "x_no_model.pt"
+    ck.atomic_torch_save({"args": {}, "losses": {}}, no_model)
+    with pytest.raises(DataError, match="_with_model.pt"):
+        strip.main(["--input_checkpoint", str(no_model), "--output_checkpoint", str(tmp_path / "o.pt"),
+                    "--params", str(tmp_path / "none.yaml")])
+    with pytest.raises(ParamsError, match="both input_dir and output_dir"):
+        strip.main(["--input_dir", str(tmp_path), "--params", str(tmp_path / "none.yaml")])
+    assert not (tmp_path / "o.pt").exists()
