@@ -111,7 +111,7 @@ def make_image(job: CocoJob) -> tuple[bytes | None, dict, list[dict], list[dict]
 
 def write_coco(out_dir: Path, num_train_images: int, num_val_images: int, image_size: int = 128, seed: int = 0,
                aspect_fraction: float = 0.1, annotations_only: bool = False, workers: int = 2,
-               jpeg_quality: int = 90) -> dict[str, int]:
+               jpeg_quality: int = 85) -> dict[str, int]:
     """Generate the whole synthetic COCO dataset into ``out_dir`` (atomically); return counts."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

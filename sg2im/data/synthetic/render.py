@@ -13,20 +13,33 @@ from PIL import Image, ImageDraw
 
 from sg2im.data.synthetic.world import Obj, Scene
 
-_TILE = np.random.default_rng(12345).random((512, 512), dtype=np.float32) * 2 - 1
+
+
+def _make_tile(size: int = 1024) -> np.ndarray:
+    """Fixed, slightly blurred noise (softer grain, smaller JPEGs), scaled to about [-1, 1]."""
+    t = np.random.default_rng(12345).random((size, size), dtype=np.float32) * 2 - 1
+    t = (t + np.roll(t, 1, 0) + np.roll(t, 1, 1) + np.roll(t, (1, 1), (0, 1))) / 2
+    return np.clip(t, -1, 1)
+
+
+_TILE = _make_tile()
 
 
 def _noise(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
-    oy, ox = rng.integers(0, 512, 2)
-    ys, xs = (np.arange(h) + oy) % 512, (np.arange(w) + ox) % 512
-    return _TILE[np.ix_(ys, xs)]
+    """A (h, w) window of a fixed noise tile at a random offset, values in [-1, 1]."""
+    n = _TILE.shape[0]
+    if h <= n and w <= n:
+        oy, ox = rng.integers(0, n - h + 1), rng.integers(0, n - w + 1)
+        return _TILE[oy:oy + h, ox:ox + w]
+    oy, ox = rng.integers(0, n, 2)
+    return _TILE[np.ix_((np.arange(h) + oy) % n, (np.arange(w) + ox) % n)]
 
 
 def texture(kind: str, X: np.ndarray, Y: np.ndarray, W: int, H: int, rng: np.random.Generator) -> np.ndarray:
     """Brightness change (added to all channels) of a texture at pixel coordinates X, Y."""
-    u, v = X / W, Y / H  # normalised, so a pattern looks alike at every resolution
+    u, v = X / W, Y / H  # normalised, so a pattern looks alike at every resolution (broadcast 1 x w, h x 1)
     tp = 2 * np.pi
-    n = _noise(X.shape[0], X.shape[1], rng)
+    n = 0.6 * _noise(Y.shape[0], X.shape[1], rng)
     if kind == "flat":
         return 4 * n
     if kind == "noise":
@@ -48,7 +61,7 @@ def texture(kind: str, X: np.ndarray, Y: np.ndarray, W: int, H: int, rng: np.ran
     if kind == "tiles":
         return -35 * ((np.abs(np.sin(tp * 10 * u)) < 0.12) | (np.abs(np.sin(tp * 12 * v)) < 0.12)) + 5 * n
     if kind == "wool":
-        return 22 * np.sin(tp * 40 * u) * np.sin(tp * 40 * v) - 8 * (n > 0.6)
+        return 22 * np.sin(tp * 40 * u) * np.sin(tp * 40 * v) - 8 * (n > 0.35)
     if kind == "zstripes":
         return -210 * (np.sin(tp * 30 * u + 3 * np.sin(tp * 6 * v)) > 0.1)
     if kind == "spots":
@@ -105,11 +118,11 @@ def draw_object(canvas: np.ndarray, obj: Obj, rng: np.random.Generator) -> None:
     for r, rgb in obj.palette.items():
         lut[r] = rgb
     colour = lut[roles]
-    Y, X = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    tex = texture(obj.texture, X, Y, W, H, rng)
-    colour += np.where(roles == 1, tex, 3 * _noise(*roles.shape, rng))[..., None]
-    region = canvas[y0:y1, x0:x1]
-    region[mask] = colour[mask]
+    X = np.arange(x0, x1, dtype=np.float32)[None, :]
+    Y = np.arange(y0, y1, dtype=np.float32)[:, None]
+    tex = np.broadcast_to(texture(obj.texture, X, Y, W, H, rng), roles.shape)
+    colour += np.where(roles == 1, tex, 2 * _noise(*roles.shape, rng))[..., None]
+    np.copyto(canvas[y0:y1, x0:x1], colour, where=mask[..., None])
 
 
 def render(scene: Scene, width: int, height: int, rng: np.random.Generator) -> np.ndarray:

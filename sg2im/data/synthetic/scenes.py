@@ -327,7 +327,8 @@ def street(s: Sampler) -> Scene:
     lines = []
     if vg and s.chance(0.55):  # lane markings lie on the road surface: drawn right after it
         for _ in range(int(s.rng.choice([1, 2], p=[0.7, 0.3]))):
-            xv, xb = s.u(0.35, 0.65), s.u(0.05, 0.95)
+            xv = s.u(0.35, 0.65)
+            xb = xv + s.u(0.15, 0.45) * (1 if s.chance(0.5) else -1)
             dashes = []
             for k in range(5):
                 a, c = k / 5, k / 5 + 0.12

@@ -215,10 +215,10 @@ def house() -> Shape:
 
 def building(rng: np.random.Generator) -> Shape:
     body = rect(0.0, 0.0, 1.0, 1.0)
-    col = rng.choice([0.12, 0.56])
-    row = rng.uniform(0.08, 0.5)
-    window = rect(col, row, col + 0.32, row + 0.2)
-    return [(body, 1), (window, 3), (rect(col + 0.15, row, col + 0.17, row + 0.2), 2)], {"window": [window]}
+    col = rng.choice([0.08, 0.52])
+    row = rng.uniform(0.08, 0.45)
+    window = rect(col, row, col + 0.4, row + 0.26)
+    return [(body, 1), (window, 3), (rect(col + 0.19, row, col + 0.21, row + 0.26), 2)], {"window": [window]}
 
 
 def fence() -> Shape:

@@ -284,6 +284,18 @@ VG_OBJECT_ALIAS_LINES: list[list[str]] = [
     ["ocean", "sea"],
     ["street", "road"],
 ]
+
+
+def vg_object_alias_lines() -> list[list[str]]:
+    """object_alias.txt: the lines above, and for every object name its capitalised form."""
+    lines = {line[0]: list(line) for line in VG_OBJECT_ALIAS_LINES}
+    for name in VG_OBJECT_NAMES:
+        line = lines.setdefault(name, [name])
+        if name.capitalize() not in line:
+            line.append(name.capitalize())
+    return [lines[n] for n in VG_OBJECT_NAMES if n in lines] + [v for k, v in lines.items() if k not in VG_SYNSETS]
+
+
 #: relationship_alias.txt lines (predicates are lower-cased and stripped before aliasing)
 VG_PREDICATE_ALIAS_LINES: list[list[str]] = [
     ["standing on", "stands on", "standing on top of", "is standing on"],

@@ -233,6 +233,11 @@ class SceneBuilder:
         word, rgb = colours[self.rng.integers(len(colours))]
         shape, sub = shape_of(name, self.rng, **kw)
         x0, y0, x1, y1 = box
+        # fit the silhouette to the box exactly, so the annotated box is the intended one
+        pts = np.concatenate([p for p, _ in shape])
+        lo, span = pts.min(0), np.maximum(np.ptp(pts, 0), 1e-6)
+        shape = [((p - lo) / span, r) for p, r in shape]
+        sub = {k: [(p - lo) / span for p in v] for k, v in sub.items()}
 
         def place(p: np.ndarray) -> np.ndarray:
             u = 1.0 - p[:, 0] if flip else p[:, 0]
