@@ -4,6 +4,7 @@ quirk (a) fix, streaming JSON, atomic outputs and bad-data errors."""
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from argparse import Namespace
 from collections import Counter, defaultdict
@@ -181,6 +182,10 @@ def test_h5_schema_and_vocab_keys(vg_real_out):
         with h5py.File(out / f"{split}.h5") as f:
             assert h5py.check_string_dtype(f["image_paths"].dtype) is not None  # vlen str
         assert all(p.decode().split("/")[0] in ("VG_100K", "VG_100K_2") for p in data["image_paths"])
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("train.h5", "val.h5", "test.h5", "vocab.json"):  # not mkstemp's 0600
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~umask
     vocab = json.loads((out / "vocab.json").read_text())
     assert set(vocab) == {"object_name_to_idx", "object_idx_to_name", "attribute_name_to_idx",
                           "attribute_idx_to_name", "pred_name_to_idx", "pred_idx_to_name"}

@@ -98,6 +98,9 @@ class CacheWriter:
         self._maps.clear()
         meta = dict(meta, arrays=self.names, format=CACHE_FORMAT)
         (self.tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o777 & ~umask)  # mkdtemp made it 0700
         try:
             os.replace(self.tmp, self.path)
         except OSError:

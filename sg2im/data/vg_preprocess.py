@@ -548,10 +548,18 @@ def write_h5(path: Path, arrays: dict[str, np.ndarray], image_paths: list[str]) 
                 f.create_dataset(key, data=np.asarray(arrays[key]).astype(np.int32))
             f.create_dataset("image_paths", data=np.array(image_paths, dtype=object),
                              dtype=h5py.special_dtype(vlen=str), shape=(len(image_paths),))
+        os.chmod(tmp, _default_mode(0o666))  # mkstemp made it 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _default_mode(full: int) -> int:
+    """``full`` minus the process umask (what a plain open()/mkdir would have given)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return full & ~umask
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -560,6 +568,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f)
+        os.chmod(tmp, _default_mode(0o666))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
