@@ -399,7 +399,8 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
             "samples_per_layout": K,
             "image_size": list(model_kwargs.get("image_size", [])),
             "generator_batchnorm_mode": args.model_mode,
-            "gt_layout": "GT boxes + GT masks" if uses_gt_masks else "GT boxes + predicted masks",
+            "gt_layout": ("GT boxes + GT masks" if uses_gt_masks else "GT boxes + predicted masks") if model.mask_size
+            else "GT boxes (the model has no mask head: box layout)",
             "pixels": "generated images as saved (per-image min-max stretch, uint8); real images de-normalised",
             "objects": "__image__ excluded; things = COCO category ids 1..90" if things is not None
             else "__image__ excluded; no thing/stuff split for this dataset",
