@@ -270,6 +270,9 @@ def test_iter_json_array_streams_in_small_chunks(tmp_path):
     path.write_text(json.dumps(data)[:-40])
     with pytest.raises(DataError, match=r"list.json: .*element \d+"):
         list(iter_json_array(path, chunk_size=64))
+    path.write_text("[1 2]")
+    with pytest.raises(DataError, match="expected ',' or ']'"):
+        list(iter_json_array(path))
     path.write_text('{"not": "a list"}')
     with pytest.raises(DataError, match="expected a JSON list"):
         list(iter_json_array(path))

@@ -107,9 +107,13 @@ def iter_json_array(path: str | os.PathLike, desc: str | None = None, chunk_size
                     continue
                 raise fail("unexpected end of file")
             ch = buf[pos]
-            if ch == "]" :
+            if ch == "]":
+                if expect_value and index:
+                    raise fail("trailing ',' before ']'")
                 return
-            if ch == "," and not expect_value:
+            if not expect_value:
+                if ch != ",":
+                    raise fail(f"expected ',' or ']' but found {ch!r}")
                 pos += 1
                 expect_value = True
                 continue
