@@ -19,10 +19,8 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
+from sg2im.data.images import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401 (re-exported)
 from sg2im.errors import Sg2imError
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 HIDDEN_OBJECTS = ("__image__",)
 HIDDEN_PREDICATES = ("__in_image__",)
 
@@ -34,18 +32,11 @@ class GraphvizMissing(Sg2imError):
 # --------------------------------------------------------------------------- images
 def deprocess_images(imgs: Tensor, rescale: bool = True) -> np.ndarray:
     """ImageNet-normalised (N, 3, H, W) -> uint8 (N, H, W, 3), as the original
-    ``imagenet_deprocess_batch``: un-normalise, then (``rescale``) stretch each image's own
-    min..max to 0..255; without ``rescale`` clamp to [0, 1]."""
-    imgs = imgs.detach().float().cpu()
-    mean = torch.tensor(IMAGENET_MEAN)[None, :, None, None]
-    std = torch.tensor(IMAGENET_STD)[None, :, None, None]
-    x = imgs * std + mean
-    if rescale:
-        lo = x.amin(dim=(1, 2, 3), keepdim=True)
-        hi = x.amax(dim=(1, 2, 3), keepdim=True)
-        x = (x - lo) / (hi - lo).clamp(min=1e-12)
-    x = x.clamp(0, 1).mul(255).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 1).numpy()
+    ``imagenet_deprocess_batch`` (:func:`sg2im.data.images.imagenet_deprocess_batch`): un-normalise,
+    then (``rescale``) stretch each image's own min..max to 0..255, truncate to uint8."""
+    from sg2im.data.images import imagenet_deprocess_batch
+
+    return imagenet_deprocess_batch(imgs, rescale=rescale).permute(0, 2, 3, 1).contiguous().numpy()
 
 
 def save_png(image: np.ndarray, path: str | Path) -> Path:

@@ -74,13 +74,13 @@ def _norm_tensors(device: torch.device) -> tuple[Tensor, Tensor]:
 
 def saved_pixels(imgs: Tensor) -> Tensor:
     """Generated (N, 3, H, W), ImageNet-normalised -> [0, 1] as saved to PNG (per-image min-max
-    stretch, uint8 rounding)."""
+    stretch, truncation to uint8 as the original ``imagenet_deprocess_batch``)."""
     mean, std = _norm_tensors(imgs.device)
     x = imgs.float() * std + mean
     lo = x.amin(dim=(1, 2, 3), keepdim=True)
     hi = x.amax(dim=(1, 2, 3), keepdim=True)
     x = (x - lo) / (hi - lo).clamp(min=1e-12)
-    return (x * 255).round() / 255
+    return (x * 255).clamp(0, 255).floor() / 255
 
 
 def real_pixels(imgs: Tensor) -> Tensor:
