@@ -12,3 +12,7 @@ class ParamsError(Sg2imError, ValueError):
 
 class DataError(Sg2imError, ValueError):
     """Input data (annotations, images, scene graphs, checkpoints) is malformed or missing."""
+
+
+class DataWarning(UserWarning):
+    """Input records were skipped (counted and summarised in one warning per file)."""

@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from sg2im.data.cache import CacheWriter, cache_key, cache_path, load_cache
 from sg2im.data.images import load_resized, normalize_uint8
-from sg2im.errors import DataError, ParamsError
+from sg2im.errors import DataError, DataWarning, ParamsError
 
 COCO_PREDICATES = ["__in_image__", "left of", "right of", "above", "below", "inside", "surrounding"]
 _PRED = {name: i for i, name in enumerate(COCO_PREDICATES)}
@@ -48,9 +48,6 @@ _PRED = {name: i for i, name in enumerate(COCO_PREDICATES)}
 warnings.filterwarnings("ignore", message=r"__array__ implementation doesn't accept a copy keyword",
                         category=DeprecationWarning)
 
-
-class DataWarning(UserWarning):
-    """Records were skipped while reading a dataset."""
 
 
 # --------------------------------------------------------------------------- masks and geometry

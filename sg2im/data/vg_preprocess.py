@@ -46,15 +46,12 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from sg2im.errors import DataError
+from sg2im.errors import DataError, DataWarning
 
 _WS = re.compile(r"[ \t\n\r]*")
 AUTO_SPLITS = "auto"
 AUTO_SPLIT_FRACTIONS = {"train": 8, "val": 1, "test": 1}  # tenths, by md5(image id) % 10
 
-
-class DataWarning(UserWarning):
-    """Records were skipped while preprocessing."""
 
 
 # --------------------------------------------------------------------------- streaming JSON
