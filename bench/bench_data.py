@@ -18,6 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import torch  # noqa: E402
+
 from sg2im.data.batch import collate_scene_graphs  # noqa: E402
 from sg2im.data.coco import CocoSceneGraphDataset  # noqa: E402
 from sg2im.data.vg import VgSceneGraphDataset  # noqa: E402
@@ -67,7 +69,12 @@ def main() -> None:
     parser.add_argument("--image_size", default="64,64")
     parser.add_argument("--items", type=int, default=100, help="minimum items for the uncached rate")
     parser.add_argument("--seconds", type=float, default=3.0, help="minimum seconds per rate")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads (DataLoader workers use 1; more threads slow the tiny "
+                             "collate ops down on a busy 2-core machine)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch threads: {torch.get_num_threads()}")
     size = tuple(int(v) for v in args.image_size.split(","))
 
     root = Path(args.coco_root)
