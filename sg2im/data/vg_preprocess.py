@@ -525,7 +525,9 @@ def preprocess_vg(args: Any, log=print) -> dict[str, Any]:
         log(f'Wrote "{h5_path}": {n} images, {num_o} objects ({num_o / max(n, 1):.1f} per image), '
             f"{num_r} relationships ({num_r / max(n, 1):.1f} per image)")
         summary[split] = {"images": n, "objects": num_o, "relationships": num_r}
-    write_json_atomic(Path(args.output_vocab_json), vocab)
+    order = ("object_name_to_idx", "object_idx_to_name", "attribute_name_to_idx", "attribute_idx_to_name",
+             "pred_name_to_idx", "pred_idx_to_name")  # the original's key order
+    write_json_atomic(Path(args.output_vocab_json), {k: vocab[k] for k in order})
     log(f'Wrote vocab to "{args.output_vocab_json}": {len(object_names)} objects (incl. __image__), '
         f"{len(pred_names)} predicates (incl. __in_image__), {len(attribute_names)} attributes")
     summary.update(num_objects_vocab=len(object_names), num_predicates_vocab=len(pred_names),
