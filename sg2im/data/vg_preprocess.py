@@ -247,6 +247,9 @@ def preprocess_vg(args: Any, log=print) -> dict[str, Any]:
     if str(args.splits_json) == AUTO_SPLITS:
         log(f"Split the {len(image_info)} images deterministically by md5(image id) (80/10/10): "
             + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))
+        if len(image_info) > 100_000:
+            log("note: this looks like the full official Visual Genome; the paper's split is "
+                "splits_json: sg2im/data/vg_splits.json")
     if args.train_split not in splits:
         raise DataError(f"{args.splits_json}: no split named train_split='{args.train_split}' (has {list(splits)}).")
 
