@@ -36,6 +36,10 @@ PARAMS = [
           type=float),
     Param("dangling_fraction", 0.03, "Fraction of relationships whose subject or object id is not in objects.json.",
           type=float),
+    Param("clutter_objects", 0, "Scale tests only (needs annotations_only=1): mean extra small rare-name objects per "
+          "image, real VG's long tail (real v1.4 has about 35 objects per image: use 24).", type=int),
+    Param("clutter_relationships", 0, "Scale tests only: mean extra relationships among them (real v1.4: about 21 "
+          "per image: use 17).", type=int),
     Param("seed", 0, "Seed of the synthetic world (same seed = same bytes).", type=int),
     Param("annotations_only", False, "1 = write only the JSON/alias files, no JPEGs (scale tests: 108077 images).",
           type=bool_flag),
@@ -55,6 +59,9 @@ def main(argv: list[str] | None = None) -> dict:
     for name in ("num_images", "image_size", "workers"):
         if getattr(args, name) < 1:
             raise ParamsError(f"download_vg.{name} must be >= 1, got {getattr(args, name)}")
+    if (args.clutter_objects or args.clutter_relationships) and not args.annotations_only:
+        raise ParamsError("download_vg.clutter_objects/clutter_relationships need annotations_only=1 (the clutter is "
+                          "not drawn in the pictures); set --annotations_only 1 or the clutter to 0")
     from sg2im.data.synthetic.vg_writer import vg_image_ids, write_vg
 
     try:
@@ -67,7 +74,8 @@ def main(argv: list[str] | None = None) -> dict:
                       small_image_fraction=args.small_image_fraction, aspect_fraction=args.aspect_fraction,
                       sparse_fraction=args.sparse_fraction, name_variant_fraction=args.name_variant_fraction,
                       predicate_variant_fraction=args.predicate_variant_fraction,
-                      dangling_fraction=args.dangling_fraction)
+                      dangling_fraction=args.dangling_fraction, clutter_objects=args.clutter_objects,
+                      clutter_relationships=args.clutter_relationships)
     print(f"synthetic Visual Genome v1.4 written to {out} (images/VG_100K, image_data/objects/attributes/"
           "relationships.json, object_alias.txt, relationship_alias.txt): "
           + ", ".join(f"{k} {v}" for k, v in counts.items()))

@@ -73,7 +73,7 @@ class Sampler:
         if self.vocab == "vg" and scale >= 0.5 and min(w, h) < self.min_size:  # keep objects above the size filter
             f = self.min_size / min(w, h)
             w, h = w * f, h * f
-        if self.vocab == "coco" and scale >= 0.5 and w * h < 0.026:  # ... and above COCO's 2% area filter
+        if self.vocab == "coco" and scale >= 0.5 and w * h < 0.026 and name not in ("sports ball", "frisbee"):  # ... and above COCO's 2% area filter
             f = float(np.sqrt(0.026 / (w * h)))
             w, h = w * f, h * f
         return w, h
@@ -91,9 +91,9 @@ class Sampler:
         self._size_attrs(idx, s)
         return idx
 
-    def in_sky(self, name: str, hz: float, scale: float = 1.0, top: float = 0.03, **kw) -> int:
+    def in_sky(self, name: str, hz: float, scale: float = 1.0, top: float = 0.03, bottom: float = 1.0, **kw) -> int:
         w, h = self.size(name, self.u(0.8, 1.2) * scale)
-        y0 = self.u(top, max(top, hz - h - 0.06))
+        y0 = self.u(top, max(top, min(hz, bottom) - h - 0.06))
         x0 = self.u(0, 1 - w)
         return self.b.thing(name, (x0, y0, x0 + w, y0 + h), flip=self.chance(0.5), **kw)
 
@@ -118,7 +118,7 @@ class Sampler:
                 polys = _cloud_polys(x0, y0, w * 0.6, h) + _cloud_polys(x0 + w * 0.4, y0 + h * 0.15, w * 0.6, h * 0.85)
                 clouds.append(b.region(self.n("cloud"), polys))
             else:
-                c = self.in_sky("cloud", hz, top=0.02)
+                c = self.in_sky("cloud", hz, top=0.02, bottom=hz - 0.16)  # above mountains and roofs
                 clouds.append(c)
                 b.rel(c, "in", sky) if self.chance(0.5) else b.rel(sky, "has", c)
         sky_obj = b.objs[sky]
@@ -167,6 +167,18 @@ def pasture(s: Sampler) -> Scene:
         depth = s.u(0.13, 0.18)
         sea = b.region(s.n("sea"), [band(hz, hz + depth + 0.02, s.rng, amp=0.0)])
         ground_top = hz + depth
+    if sea is not None and s.chance(0.6):  # boats are drawn with the water, before the ground
+        w, h = s.size("boat", 0.7)
+        top = b.objs[sea].box
+        if s.chance(0.5):  # boat in the water
+            h = min(h, depth - 0.015)
+            w = h * 1.2
+            y1 = ground_top - 0.012
+        else:  # on top of the water, the sail up in the sky
+            y1 = top[1] + (top[3] - top[1]) * 0.45
+        x0 = s.u(0, 1 - w)
+        boat = b.thing("boat", (x0, y1 - h, x0 + w, y1))
+        b.first_true(boat, ["in", "on top of", "on"], sea)
     r = s.rng.random()
     field = grass = None
     if r < 0.2 or not vg and r < 0.35:
@@ -227,18 +239,6 @@ def pasture(s: Sampler) -> Scene:
     for _ in range(int(s.rng.choice([0, 1, 2], p=[0.7, 0.2, 0.1]))):
         bird = s.in_sky("bird", hz, scale=0.25 if s.chance(0.15) else 1.0)
         b.rel(bird, "in", sky) if s.chance(0.5) else b.rel(bird, "above", ground)
-    if sea is not None and s.chance(0.6):
-        w, h = s.size("boat", 0.7)
-        top = b.objs[sea].box
-        if s.chance(0.5):  # boat in the water
-            h = min(h, (top[3] - top[1]) - 0.01)
-            w = h * 1.2
-            y1 = top[3] - 0.005
-        else:  # on top of the water, the sail up in the sky
-            y1 = top[1] + (top[3] - top[1]) * 0.45
-        x0 = s.u(0, 1 - w)
-        boat = b.thing("boat", (x0, y1 - h, x0 + w, y1))
-        b.first_true(boat, ["in", "on top of", "on"], sea)
     if not vg:
         return b.scene()
     # ---- relationships (each one checked against the picture)
@@ -301,7 +301,7 @@ def pasture(s: Sampler) -> Scene:
 def street(s: Sampler) -> Scene:
     b, vg = s.b, s.vocab == "vg"
     hz = s.u(0.44, 0.54)
-    sky, _ = s.sky_and_clouds(hz, int(s.rng.choice([0, 1], p=[0.6, 0.4])))
+    sky, clouds = s.sky_and_clouds(hz, int(s.rng.choice([0, 1], p=[0.6, 0.4])))
     buildings, houses = [], []
     x = s.u(-0.1, 0.05)
     while x < 0.95:
@@ -310,7 +310,7 @@ def street(s: Sampler) -> Scene:
             h = w * s.u(0.9, 1.1)
             houses.append(s.b.thing("house", (x, hz + 0.04 - h, x + w, hz + 0.04), parts=("roof", "window")))
         elif vg:
-            top = s.u(0.04, hz - 0.15)
+            top = s.u(0.2 if clouds else 0.04, hz - 0.15)  # below the clouds
             buildings.append(s.b.thing("building", (x, top, x + w, hz + 0.04), parts=("window",)))
         else:
             buildings.append((x, s.u(0.04, hz - 0.15), x + w))
