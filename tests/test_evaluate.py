@@ -46,7 +46,8 @@ def setup(tmp_path_factory):
 
 def _argv(setup, out_name="evaluate.json", *extra):
     root = setup["root"]
-    return ["--checkpoint", str(setup["ckpt"]), "--classifier_steps", "60", "--classifier_width", "16",
+    return ["--checkpoint", str(setup["ckpt"]), "--classifier_steps", "30", "--classifier_width", "8",
+            "--classifier_lr", "0.005", "--classifier_batch_size", "64",
             "--samples_per_layout", "2", "--batch_size", "4", "--classifier_cache", str(root / "clf.pt"),
             "--output", str(root / out_name), "--device", "cpu", "--progress", "0",
             "--params", str(root / "no_params.yaml"), *extra]
@@ -107,7 +108,9 @@ def test_evaluate_end_to_end(setup, capsys):
     assert run.data.tags.get("evaluate.split") == "test"
 
     # second run reuses the cached classifier and reproduces the numbers
-    again = stage.main(_argv(setup, "evaluate2.json"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SG2IM_TRACKING", "0")
+        again = stage.main(_argv(setup, "evaluate2.json"))
     assert again["classifier"]["cached"] is True
     for key in ("boxes", "object_accuracy", "crop_fid", "diversity"):
         assert again[key] == metrics[key]
