@@ -97,6 +97,7 @@ def test_evaluate_end_to_end(setup, capsys):
         assert 0.0 <= acc[mode] <= 1.0
         assert metrics["crop_fid"][mode] > 0
         assert metrics["diversity"][mode]["l1"] > 0  # layout noise: samples differ
+        assert metrics["diversity"][mode]["crop_feature_l2"] > 0
     assert Path(setup["root"] / "clf.pt").exists()
 
     # logged into the checkpoint's own MLflow run

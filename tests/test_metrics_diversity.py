@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from sg2im.metrics.diversity import DiversityAccumulator, pairwise_sample_distances
+from sg2im.metrics.diversity import DiversityAccumulator, pairwise_feature_distances, pairwise_sample_distances
 
 
 def test_identical_samples_give_zero():
@@ -32,3 +32,14 @@ def test_accumulator_averages_over_graphs():
 def test_needs_two_samples():
     with pytest.raises(ValueError):
         pairwise_sample_distances(torch.zeros(2, 1, 3, 4, 4))
+
+
+def test_feature_distances():
+    same = torch.ones(4, 3, 5).expand(4, 3, 5)
+    assert pairwise_feature_distances(same).tolist() == [0.0] * 4
+    f = torch.tensor([[[0.0, 0.0], [3.0, 4.0]]])  # one object, two samples 5 apart
+    assert pairwise_feature_distances(f).item() == pytest.approx(5.0)
+    acc = DiversityAccumulator()
+    acc.update_features(f)
+    acc.update_features(torch.zeros(1, 2, 2))
+    assert acc.result()["crop_feature_l2"] == pytest.approx(2.5)

@@ -318,7 +318,7 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
                 col.add("real/pool", pool)
                 col.add("real/logits", logits)
             for mode in MODES:
-                per_sample = []
+                per_sample, per_sample_feats = [], []
                 for k in range(K):
                     if mode == "pred_layout":
                         imgs, boxes_pred, _, _ = model(batch.objs, batch.triples, o2i)
@@ -333,6 +333,7 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
                     preds, feats = classify_crops(classifier, crop_bbox_batch(normalize(px), boxes[real], o2i[real], crop))
                     col.add(f"{mode}/pred", preds)
                     col.add(f"{mode}/feat", feats)
+                    per_sample_feats.append(feats)
                     col.add(f"{mode}/target", objs_real)
                     if inception is not None:
                         pool, logits = inception(px)
@@ -340,6 +341,7 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
                         col.add(f"{mode}/logits", logits)
                 if K >= 2:
                     diversity[mode].update(torch.stack(per_sample, 1).cpu())
+                    diversity[mode].update_features(torch.stack(per_sample_feats, 1))
                 if mode not in sample_grid:
                     sample_grid[mode] = per_sample[0][:8].cpu()
             if "real" not in sample_grid:
@@ -406,7 +408,8 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
             else "__image__ excluded; no thing/stuff split for this dataset",
             "class_mean_baseline": f"mean training box per class over the first {clf_info.get('train_images', args.classifier_train_images)} training images",
             "sigma": "per-category population std of box x-centre and area, mean over categories with >= 2 boxes",
-            "diversity": "mean pairwise per-pixel L1 and RMS (L2) distance in [0,1] between samples of the same graph",
+            "diversity": "mean pairwise per-pixel L1 and RMS (L2) distance in [0,1] between samples of the same graph; "
+                         "crop_feature_l2: mean pairwise Euclidean distance of the classifier features of an object's crops",
             "crop_fid": f"Frechet distance of {classifier.feature_dim}-d crop-classifier features, real test crops at GT boxes vs generated crops",
             "seed": args.seed,
             "seconds": None,
