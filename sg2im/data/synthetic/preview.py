@@ -89,7 +89,7 @@ def draw_grid(items: list, out: Path, cols: int, cell: float, title: str) -> Non
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     # a palette PNG keeps the preview small enough to commit
-    Image.open(buf).convert("RGB").quantize(colors=160, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    Image.open(buf).convert("RGB").quantize(colors=192, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, optimize=True)
 
 
 def main(argv: list[str] | None = None) -> Path:

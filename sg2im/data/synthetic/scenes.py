@@ -223,8 +223,9 @@ def pasture(s: Sampler) -> Scene:
         if name in PEOPLE_VG:
             people.append(i)
     rider = None
-    if animal == "horse" and s.chance(0.45):
-        horse = next(i for n, i, _ in idx if n == "horse")
+    horses = sorted((b.objs[i].box[2] - b.objs[i].box[0], i) for n, i, _ in idx if n == "horse")
+    if horses and horses[-1][0] > 0.26 and s.chance(0.5):  # a rider on the nearest (largest) horse
+        horse = horses[-1][1]
         hb = b.objs[horse].box
         w, h = s.size("man", (hb[2] - hb[0]) / SIZE["horse"][0] * 0.8)
         cx = (hb[0] + hb[2]) / 2 + s.u(-0.05, 0.05)

@@ -80,7 +80,7 @@ APPEARANCE: dict[str, tuple[list[tuple[str, RGB]], str, dict[int, RGB]]] = {
     "zebra": ([("white", (245, 245, 245))], "zstripes", {2: (20, 20, 20)}),
     "giraffe": ([("yellow", (224, 178, 80))], "spots", {2: (110, 70, 30)}),
     "elephant": ([("gray", (140, 138, 140))], "noise", {2: (110, 108, 112)}),
-    "dog": (_c("brown", "black", "white"), "flat", {2: (60, 40, 20)}),
+    "dog": (_c("brown", "black"), "flat", {2: (60, 40, 20)}),
     "rock": ([("gray", (104, 102, 100))], "rocky", {}),
     "stone": ([("gray", (176, 172, 160))], "noise", {}),
     "brick": ([("red", (178, 64, 42))], "bricks", {}),
