@@ -273,7 +273,7 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
         raise DataError(f"checkpoint {args.checkpoint} has no 'args' dict: cannot tell which dataset it was trained on")
     if args.model_mode == "train":
         model.train()
-    vocab = ckpt["model_kwargs"]["vocab"]
+    vocab = model.vocab
     data_args = Namespace(**ckpt_args)
     dataset_name = getattr(data_args, "dataset", "coco")
     data_vocab, dsets = build_vocab_and_datasets(data_args, splits=(args.split,))
@@ -390,7 +390,6 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
             inception_out[mode] = {"IS_mean": is_mean, "IS_std": is_std,
                                    "FID": _fid(real_pool, col.cat(f"{mode}/pool"))}
 
-    model_kwargs = ckpt["model_kwargs"]
     metrics = {
         "protocol": {
             "checkpoint": str(args.checkpoint),
@@ -399,7 +398,7 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
             "num_images": num_images,
             "num_objects": int(objs.numel()),
             "samples_per_layout": K,
-            "image_size": list(model_kwargs.get("image_size", [])),
+            "image_size": list(model.image_size),
             "generator_batchnorm_mode": args.model_mode,
             "gt_layout": ("GT boxes + GT masks" if uses_gt_masks else "GT boxes + predicted masks") if model.mask_size
             else "GT boxes (the model has no mask head: box layout)",
