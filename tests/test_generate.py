@@ -198,3 +198,12 @@ def test_help_lists_original_flags(capsys):
     out = capsys.readouterr().out
     for flag in ("--checkpoint", "--scene_graphs_json", "--output_dir", "--draw_scene_graphs", "--device", "--figures"):
         assert flag in out
+
+
+def test_single_graph_dict(ckpt, tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({"objects": ["sky", "grass", "sheep"],
+                                "relationships": [[0, "above", 1], [2, "standing on", 1]]}))
+    _stage().main(["--checkpoint", str(ckpt), "--scene_graphs_json", str(path), "--output_dir", str(tmp_path / "o"),
+                   "--device", "cpu", "--figures", "", "--params", str(tmp_path / "none.yaml")])
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["img000000.png", "layout000000.png"]
