@@ -39,7 +39,7 @@ PARAMS = [
     Param("clutter_objects", 0, "Scale tests only (needs annotations_only=1): mean extra small rare-name objects per "
           "image, real VG's long tail (real v1.4 has about 35 objects per image: use 24).", type=int),
     Param("clutter_relationships", 0, "Scale tests only: mean extra relationships among them (real v1.4: about 21 "
-          "per image: use 17).", type=int),
+          "per image: use 18).", type=int),
     Param("seed", 0, "Seed of the synthetic world (same seed = same bytes).", type=int),
     Param("annotations_only", False, "1 = write only the JSON/alias files, no JPEGs (scale tests: 108077 images).",
           type=bool_flag),

@@ -18,14 +18,17 @@ def image_rng(seed: int, stream: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(stream), int(index)]))
 
 
-def ordered_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, chunksize: int = 16) -> Iterator[Any]:
-    """``map(fn, jobs)`` in order, on ``workers`` processes when workers > 1."""
+def ordered_map(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int, chunksize: int = 16,
+                batch: int = 4096) -> Iterator[Any]:
+    """``map(fn, jobs)`` in order, on ``workers`` processes when workers > 1.  Jobs go to the pool
+    ``batch`` at a time, so results waiting for a slow consumer never exceed one batch in memory."""
     if workers <= 1 or len(jobs) < 2 * chunksize:
         yield from map(fn, jobs)
         return
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     with ctx.Pool(workers) as pool:
-        yield from pool.imap(fn, jobs, chunksize=chunksize)
+        for start in range(0, len(jobs), batch):
+            yield from pool.imap(fn, jobs[start:start + batch], chunksize=chunksize)
 
 
 class JsonListWriter:

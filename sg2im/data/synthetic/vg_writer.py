@@ -193,7 +193,7 @@ def write_vg(out_dir: Path, num_images: int, image_size: int = 384, seed: int = 
 
     ``clutter_objects`` / ``clutter_relationships`` (mean per image, annotations_only only) add real VG's
     long tail of small, rare-name objects and their relationships, for full-scale preprocessing tests
-    (real v1.4: 108,077 images, about 3.8 M objects and 2.3 M relationships: 24 and 17 here)."""
+    (real v1.4: 108,077 images, about 3.8 M objects and 2.3 M relationships: 24 and 18 here)."""
     if (clutter_objects or clutter_relationships) and not annotations_only:
         raise ValueError("clutter_objects/clutter_relationships are for annotations_only scale tests: the clutter "
                          "is not drawn in the pictures")
