@@ -277,3 +277,15 @@ def test_stage_and_scale_options(tmp_path):
     with pytest.raises(NotImplementedError, match="not implemented yet: source 'official'"):
         stage.main(["--source", "official", "--out_dir", str(tmp_path / "other")])
     assert not (tmp_path / "other").exists()
+
+
+def test_preview_draws_both_datasets(vg, tmp_path):
+    from sg2im.data.synthetic.preview import main as preview
+
+    out = preview(["--dataset", "vg", "--root", str(vg), "--out", str(tmp_path / "vg.png"), "--num", "4"])
+    with Image.open(out) as im:
+        assert im.width > 600 and out.stat().st_size < 300_000
+    out = preview(["--dataset", "coco", "--root", str(tmp_path / "missing"), "--out", str(tmp_path / "coco.png"),
+                   "--num", "4"])  # no dataset there: a small one is generated first
+    with Image.open(out) as im:
+        assert im.width > 600 and out.stat().st_size < 300_000
