@@ -374,7 +374,8 @@ def street(s: Sampler) -> Scene:
                 b.rel(j, "on", bl) if r < 0.45 else b.rel(bl, "has", j) if r < 0.7 else b.rel(j, "in front of", bl) if r < 0.85 else b.rel(j, "of", bl)
             elif pn == "roof":
                 b.rel(bl, "has", j) if r < 0.6 else b.rel(j, "on", bl)
-        if b.objs[bl].name == "building" and s.chance(0.3):
+        box = b.objs[bl].box
+        if b.objs[bl].name == "building" and box[3] - box[1] > 0.4:  # taller than 40% of the picture
             b.objs[bl].attrs.append("tall")
     for li in lines:
         b.rel(li, "on", road)
