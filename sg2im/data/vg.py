@@ -33,17 +33,12 @@ from sg2im.data.cache import CacheWriter, cache_key, cache_path, load_cache
 from sg2im.data.images import load_resized, normalize_uint8
 from sg2im.errors import DataError
 
-H5_INT_KEYS = (
-    "image_ids", "object_ids", "object_names", "object_boxes", "objects_per_image", "relationship_ids",
-    "relationship_subjects", "relationship_predicates", "relationship_objects", "relationships_per_image",
-    "attributes_per_object", "object_attributes",
-)
 _NEEDED = ("object_names", "object_boxes", "objects_per_image", "relationship_subjects",
            "relationship_predicates", "relationship_objects", "relationships_per_image")
 
 
 def read_vg_h5(h5_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], list[str]]:
-    """All integer datasets of a preprocessed split (as numpy arrays) and its image paths (str).
+    """The integer datasets the loader uses (numpy arrays) and the image paths (str) of a split.
 
     Checks what the loader relies on (keys, slot counts, relationship ends pointing at valid
     object slots) and raises :class:`DataError` naming the file, key and row otherwise.
@@ -58,7 +53,8 @@ def read_vg_h5(h5_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], list[
         missing = [k for k in _NEEDED + ("image_paths",) if k not in f]
         if missing:
             raise DataError(f"{h5_path}: missing dataset(s) {missing}. Re-run the preprocess_vg stage.")
-        data = {k: np.asarray(f[k]) for k in f.keys() if k != "image_paths"}
+        # what the loader uses (the per-object attributes, ~200 MB for the full VG train split, are not)
+        data = {k: np.asarray(f[k]) for k in _NEEDED + ("image_ids",) if k in f}
         paths = [p.decode() if isinstance(p, bytes) else str(p) for p in f["image_paths"][()]]
     n = len(paths)
     for k in _NEEDED:
