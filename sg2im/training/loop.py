@@ -34,7 +34,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
 from sg2im.data.build import build_loader, build_vocab_and_datasets
-from sg2im.errors import ParamsError
+from sg2im.errors import ParamsError, Sg2imError
 from sg2im.model import AcCropDiscriminator, PatchDiscriminator, Sg2ImModel, clip_weights_, get_gan_losses
 from sg2im.model import strip_state_prefix
 from sg2im.tracking import Tracker
@@ -307,8 +307,15 @@ def train(args: Any, outputs: TrainOutputs | None = None, vocab: dict | None = N
     gan_g_loss, gan_d_loss = get_gan_losses(args.gan_loss_type)
     current_fp = fingerprint_params(vars(args), info.world_size)
 
-    start = decide_start(args, current_fp) if main else None
+    start: Start | Exception | None = None
+    if main:
+        try:
+            start = decide_start(args, current_fp)
+        except Sg2imError as exc:  # every rank must stop, not only rank 0
+            start = exc
     start = dist_utils.broadcast_object(start)
+    if isinstance(start, Exception):
+        raise start
     say(start.message)
     checkpoint = new_checkpoint(vars(args), vocab, model_kwargs, d_obj_kwargs, d_img_kwargs)
     t, epoch_count, epoch_index, batch_in_epoch, nan_skipped, wall_before = 0, 0, 0, 0, 0, 0.0
