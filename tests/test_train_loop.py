@@ -120,16 +120,22 @@ def test_checkpoint_start_from_loads_generator_only(tmp_path):
     src.mkdir(), dst.mkdir()
     train(tiny_args(src, num_iterations=2, checkpoint_every=100), outputs_in(src))
     source = str(src / "models" / "checkpoint_with_model.pt")
+    # the generator comes from the checkpoint's model_kwargs (as the original), not from this run's G flags
     summary = train(tiny_args(dst, num_iterations=1, checkpoint_start_from=source, checkpoint_every=100,
-                              learning_rate=0.0), outputs_in(dst))
+                              learning_rate=0.0, gconv_dim=8, embedding_dim=8), outputs_in(dst))
     assert summary["start"] == "start_from"
     a, b = load_checkpoint(source), _ckpt(dst)
     assert b["counters"]["t"] == 1 and b["losses_ts"] == [1]
+    assert b["model_kwargs"]["gconv_dim"] == 16 and b["model_kwargs"]["embedding_dim"] == 16
     for name, tensor in a["model_state"].items():
         if tensor.dtype.is_floating_point and "running" not in name:
             assert torch.equal(tensor, b["model_state"][name]), name  # lr 0: weights exactly as loaded
     assert not all(torch.equal(a["d_img_state"][k], b["d_img_state"][k]) for k in a["d_img_state"]
                    if a["d_img_state"][k].dtype.is_floating_point)  # fresh discriminators
+    # killed and restarted with the same parameters, it resumes its own checkpoint (not the source again)
+    summary = train(tiny_args(dst, num_iterations=2, checkpoint_start_from=source, checkpoint_every=100,
+                              learning_rate=0.0, gconv_dim=8, embedding_dim=8), outputs_in(dst))
+    assert summary["start"] == "resume" and _ckpt(dst)["losses_ts"] == [1, 2]
 
 
 def test_unreachable_tracking_server_training_goes_on(tmp_path, monkeypatch, capsys):

@@ -36,7 +36,7 @@ from tqdm import tqdm
 from sg2im.data.build import build_loader, build_vocab_and_datasets
 from sg2im.errors import ParamsError, Sg2imError
 from sg2im.model import AcCropDiscriminator, PatchDiscriminator, Sg2ImModel, clip_weights_, get_gan_losses
-from sg2im.model import strip_state_prefix
+from sg2im.model import build_generator, strip_state_prefix
 from sg2im.tracking import Tracker
 from sg2im.training import distributed as dist_utils
 from sg2im.training.checkpoint import (checkpoint_paths, fingerprint, fingerprint_params, load_checkpoint,
@@ -235,22 +235,25 @@ def decide_start(args: Any, current_fp: dict) -> Start:
     ``dvc exp run -S ...`` found the previous experiment's persisted checkpoint) it starts fresh
     and says so loudly.
     """
+    with_model, _ = checkpoint_paths(args.output_dir, args.checkpoint_name)
+    own = None
+    if args.restore_from_checkpoint and with_model.exists():
+        own = load_checkpoint(with_model)
+        diffs = param_differences(own.get("fingerprint_params"), current_fp)
+        t_saved = int((own.get("counters") or {}).get("t") or 0)
+        if not diffs and t_saved > args.num_iterations:
+            diffs = [f"num_iterations: the checkpoint is at t={t_saved}, beyond num_iterations={args.num_iterations}"]
+        if not diffs:  # also a killed checkpoint_start_from run: its own checkpoint wins
+            return Start("resume", own, f"resuming {with_model} at t={t_saved}")
     if args.checkpoint_start_from:
         checkpoint = load_checkpoint(args.checkpoint_start_from)
-        return Start("start_from", checkpoint, f"starting a new run from the weights of {args.checkpoint_start_from}")
-    with_model, _ = checkpoint_paths(args.output_dir, args.checkpoint_name)
+        note = f" ({with_model} will be overwritten)" if with_model.exists() else ""
+        return Start("start_from", checkpoint, f"starting a new run from the weights of {args.checkpoint_start_from}{note}")
     if not args.restore_from_checkpoint:
         note = f" ({with_model} will be overwritten)" if with_model.exists() else ""
         return Start("fresh", None, f"starting a fresh run{note}")
-    if not with_model.exists():
+    if own is None:
         return Start("fresh", None, f"no checkpoint at {with_model}: starting a fresh run")
-    checkpoint = load_checkpoint(with_model)
-    diffs = param_differences(checkpoint.get("fingerprint_params"), current_fp)
-    t_saved = int((checkpoint.get("counters") or {}).get("t") or 0)
-    if not diffs and t_saved > args.num_iterations:
-        diffs = [f"num_iterations: the checkpoint is at t={t_saved}, beyond num_iterations={args.num_iterations}"]
-    if not diffs:
-        return Start("resume", checkpoint, f"resuming {with_model} at t={t_saved}")
     listing = "\n  ".join(diffs[:20])
     if os.environ.get("DVC_EXP_NAME"):
         banner = "!" * 78
@@ -317,10 +320,19 @@ def train(args: Any, outputs: TrainOutputs | None = None, vocab: dict | None = N
     if isinstance(start, Exception):
         raise start
     say(start.message)
-    checkpoint = new_checkpoint(vars(args), vocab, model_kwargs, d_obj_kwargs, d_img_kwargs)
     t, epoch_count, epoch_index, batch_in_epoch, nan_skipped, wall_before = 0, 0, 0, 0, 0, 0.0
-    if start.mode == "start_from":
+    checkpoint = new_checkpoint(vars(args), vocab, model_kwargs, d_obj_kwargs, d_img_kwargs)
+    if start.mode in ("start_from", "resume"):
+        # As the original's checkpoint_start_from: G is built from the checkpoint's model_kwargs (a resumed
+        # start_from run keeps the source's architecture too), then its weights are loaded.
+        model_kwargs = dict(start.checkpoint["model_kwargs"])
+        if model_kwargs.get("vocab", vocab) != vocab:
+            raise ParamsError(f"{args.checkpoint_start_from or args.output_dir}: the checkpoint's vocabulary differs "
+                              f"from the {args.dataset} dataset's; use a checkpoint trained on the same dataset.")
+        model_kwargs["vocab"] = vocab
+        model = build_generator(model_kwargs).to(device)
         load_weights(model, start.checkpoint["model_state"], "model")
+        checkpoint["model_kwargs"] = model_kwargs
     optims = Optims(make_adam(model, args.learning_rate),
                     make_adam(d_obj, args.learning_rate) if d_obj is not None else None,
                     make_adam(d_img, args.learning_rate) if d_img is not None else None)
@@ -328,7 +340,6 @@ def train(args: Any, outputs: TrainOutputs | None = None, vocab: dict | None = N
         saved = start.checkpoint
         checkpoint.update({k: v for k, v in saved.items() if k not in ("args",)})
         checkpoint["args"] = vars(args)
-        load_weights(model, saved["model_state"], "model")
         load_weights(d_obj, saved.get("d_obj_state"), "d_obj")
         load_weights(d_img, saved.get("d_img_state"), "d_img")
         optims.g.load_state_dict(saved["optim_state"])
