@@ -17,7 +17,6 @@ import json
 import os
 import random
 import signal
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -283,7 +282,3 @@ def param_differences(saved: Mapping[str, Any] | None, current: Mapping[str, Any
         if json.dumps(a, default=str) != json.dumps(b, default=str):
             diffs.append(f"{key}: checkpoint {a!r} != now {b!r}")
     return diffs
-
-
-def now() -> float:
-    return time.time()

@@ -22,7 +22,6 @@ import os
 import random
 import sys
 import time
-from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -422,54 +421,58 @@ def train(args: Any, outputs: TrainOutputs | None = None, vocab: dict | None = N
             write_loss_csv(outputs.losses_csv, checkpoint["losses_ts"], checkpoint["losses"], checkpoint["d_losses"])
         dist_utils.barrier()
 
-    # ---- the loop
-    timer = Timer(bool(args.timing), device)
-    t_session_start, loop_start, last_saved_t = t, time.time(), None
-    if t > 0 and start.mode == "resume":
-        last_saved_t = t
-    progress = tqdm(total=args.num_iterations, initial=t, disable=not main, unit="it", dynamic_ncols=True,
-                    mininterval=1.0, desc="train")
-    while t < args.num_iterations:
-        sampler.set_epoch(epoch_index)
-        sampler.skip_batches(batch_in_epoch)
-        if batch_in_epoch == 0:
-            epoch_count += 1
-        for batch in loader:
-            if t == args.eval_mode_after:
-                say(f"t = {t}: switching the generator to eval mode, with a fresh Adam optimiser")
-                model.eval()
-                optims.g = make_adam(model, args.learning_rate)
-            t += 1
-            batch_in_epoch += 1
-            step = train_step(args, nets, optims, batch.to(device), gan_g_loss, gan_d_loss, timer, device)
-            if step is None:
-                nan_skipped += 1
-                say(f"WARNING: t = {t}: got a non-finite loss; step skipped (no G or D update), "
-                    f"{nan_skipped} skipped so far")
-                tracker.log_metrics({"nan_skipped": nan_skipped}, step=t)
-            elif t % args.print_every == 0:
-                g = dist_utils.mean_over_ranks(step.g, device)
-                d = dist_utils.mean_over_ranks(step.d, device)
-                if main:
-                    record_losses(checkpoint, t, g, d)
-                    say(log_line(t, args.num_iterations, g, d))
-                    if args.timing:
-                        say(timer.line())
-                    rate = (t - t_session_start) / max(time.time() - loop_start, 1e-9)
-                    tracker.log_metrics({**{f"train_{k}": v for k, v in {**g, **d}.items()},
-                                         "nan_skipped": nan_skipped, "iterations_per_s": rate}, step=t)
-            progress.update(1)
-            if t % args.checkpoint_every == 0 or t >= args.num_iterations:
-                save_point()
-                last_saved_t = t
-            if t >= args.num_iterations:
-                break
-        else:
-            epoch_index, batch_in_epoch = epoch_index + 1, 0
-    progress.close()
-    loop_time = time.time() - loop_start
-    if last_saved_t != t:
-        save_point()
+    # ---- the loop (an interrupted or failed run is marked KILLED/FAILED in MLflow)
+    try:
+        timer = Timer(bool(args.timing), device)
+        t_session_start, loop_start, last_saved_t = t, time.time(), None
+        if t > 0 and start.mode == "resume":
+            last_saved_t = t
+        progress = tqdm(total=args.num_iterations, initial=t, disable=not main, unit="it", dynamic_ncols=True,
+                        mininterval=1.0, desc="train")
+        while t < args.num_iterations:
+            sampler.set_epoch(epoch_index)
+            sampler.skip_batches(batch_in_epoch)
+            if batch_in_epoch == 0:
+                epoch_count += 1
+            for batch in loader:
+                if t == args.eval_mode_after:
+                    say(f"t = {t}: switching the generator to eval mode, with a fresh Adam optimiser")
+                    model.eval()
+                    optims.g = make_adam(model, args.learning_rate)
+                t += 1
+                batch_in_epoch += 1
+                step = train_step(args, nets, optims, batch.to(device), gan_g_loss, gan_d_loss, timer, device)
+                if step is None:
+                    nan_skipped += 1
+                    say(f"WARNING: t = {t}: got a non-finite loss; step skipped (no G or D update), "
+                        f"{nan_skipped} skipped so far")
+                    tracker.log_metrics({"nan_skipped": nan_skipped}, step=t)
+                elif t % args.print_every == 0:
+                    g = dist_utils.mean_over_ranks(step.g, device)
+                    d = dist_utils.mean_over_ranks(step.d, device)
+                    if main:
+                        record_losses(checkpoint, t, g, d)
+                        say(log_line(t, args.num_iterations, g, d))
+                        if args.timing:
+                            say(timer.line())
+                        rate = (t - t_session_start) / max(time.time() - loop_start, 1e-9)
+                        tracker.log_metrics({**{f"train_{k}": v for k, v in {**g, **d}.items()},
+                                             "nan_skipped": nan_skipped, "iterations_per_s": rate}, step=t)
+                progress.update(1)
+                if t % args.checkpoint_every == 0 or t >= args.num_iterations:
+                    save_point()
+                    last_saved_t = t
+                if t >= args.num_iterations:
+                    break
+            else:
+                epoch_index, batch_in_epoch = epoch_index + 1, 0
+        progress.close()
+        loop_time = time.time() - loop_start
+        if last_saved_t != t:
+            save_point()
+    except BaseException as exc:
+        tracker.end("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+        raise
 
     # ---- final outputs (rank 0)
     summary: dict = {}

@@ -128,11 +128,8 @@ def check_model(args: Any, model: torch.nn.Module, batches: Iterable[SceneGraphB
 def _samples(model: torch.nn.Module, batch: SceneGraphBatch, imgs_pred: torch.Tensor, boxes_pred: torch.Tensor,
              masks_pred: torch.Tensor | None) -> dict[str, torch.Tensor]:
     """The original's four sample kinds of the last batch, as uint8 (N, 3, H, W) tensors."""
-    out = {"gt_img": batch.imgs}
-    if batch.masks is not None:
-        out["gt_box_gt_mask"] = imgs_pred
-    else:  # VG has no GT masks: the training-time output already uses GT boxes + predicted masks
-        out["gt_box_gt_mask"] = imgs_pred
+    # imgs_pred came from the GT layout: GT boxes + GT masks (VG has no GT masks: predicted ones, as the original)
+    out = {"gt_img": batch.imgs, "gt_box_gt_mask": imgs_pred}
     out["gt_box_pred_mask"] = model(batch.objs, batch.triples, batch.obj_to_img, boxes_gt=batch.boxes)[0]
     out["pred_box_pred_mask"] = model(batch.objs, batch.triples, batch.obj_to_img)[0]
     return {k: torch.from_numpy(deprocess_images(v)).permute(0, 3, 1, 2).contiguous() for k, v in out.items()}
