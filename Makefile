@@ -9,6 +9,8 @@ export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export PYTHONUNBUFFERED := 1
+# Stage commands in dvc.yaml call `python`: make it the project venv's.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: install repro test test-fast bench clean-outputs
 

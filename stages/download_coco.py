@@ -5,9 +5,11 @@
 source=synthetic (the embedded default) draws a cartoon world offline and writes it exactly as
 the official release is laid out: data/coco/images/{train2017,val2017}/<12-digit id>.jpg and
 data/coco/annotations/{instances,stuff}_{train,val}2017.json (things as polygons, COCO-Stuff as
-compressed RLE with the real category ids).  source=official fetches the real files
-(download_coco.sh of the original).  Outputs are generated next to the old ones and moved into
-place at the end, so a killed run leaves no half-written dataset.
+compressed RLE with the real category ids).  source=official fetches the real files of the
+original download_coco.sh (about 21 GB; resumable, retried, size-checked, disk space checked up
+front) into the same layout.  Synthetic outputs are generated next to the old ones and moved into
+place at the end; official archives are extracted member by member under temporary names.  Either
+way a killed run leaves no half-written file, and a re-run fetches only what is missing.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sg2im.data.official import COCO_OUTPUTS, COCO_PARAMS, fetch_from_params, switch_source  # noqa: E402
 from sg2im.params import Param, bool_flag, load_params, run_stage  # noqa: E402
 
 PARAMS = [
@@ -32,6 +35,7 @@ PARAMS = [
           type=bool_flag),
     Param("workers", 2, "Processes drawing synthetic images (the output does not depend on it).", type=int),
     Param("jpeg_quality", 85, "JPEG quality of the synthetic images.", type=int),
+    *COCO_PARAMS,
 ]
 
 
@@ -39,16 +43,16 @@ def main(argv: list[str] | None = None) -> dict:
     args = load_params("download_coco", PARAMS, argv, description=__doc__.split("\n")[0])
     from sg2im.errors import ParamsError
 
+    out = Path(args.out_dir)
     if args.source == "official":
-        raise NotImplementedError(
-            "not implemented yet: source 'official' for download_coco (the official COCO download is being wired "
-            "in); use --source synthetic, or set download_coco.source: synthetic in params.yaml.")
+        switch_source(out, "official", COCO_OUTPUTS)
+        return fetch_from_params("coco", out, args)
     for name in ("num_train_images", "num_val_images", "image_size", "workers"):
         if getattr(args, name) < 1:
             raise ParamsError(f"download_coco.{name} must be >= 1, got {getattr(args, name)}")
     from sg2im.data.synthetic.coco_writer import write_coco
 
-    out = Path(args.out_dir)
+    switch_source(out, "synthetic", COCO_OUTPUTS)
     counts = write_coco(out, args.num_train_images, args.num_val_images, image_size=args.image_size, seed=args.seed,
                         aspect_fraction=args.aspect_fraction, annotations_only=args.annotations_only,
                         workers=args.workers, jpeg_quality=args.jpeg_quality)

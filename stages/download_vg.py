@@ -6,8 +6,11 @@ source=synthetic (the embedded default) draws a cartoon world offline and writes
 official release is laid out: data/vg/images/VG_100K/<id>.jpg, data/vg/{image_data,objects,
 attributes,relationships}.json and data/vg/{object,relationship}_alias.txt, with the mess of the
 real data (aliases, mixed case, dangling relationships, small images and objects).  The split
-is made later by preprocess_vg.  source=official fetches the real files (download_vg.sh).
-Outputs are generated next to the old ones and moved into place at the end.
+is made later by preprocess_vg.  source=official fetches the real files of the original
+download_vg.sh (about 15 GB; resumable, retried, size-checked, disk space checked up front) into
+the same layout.  Synthetic outputs are generated next to the old ones and moved into place at the
+end; official archives are extracted member by member under temporary names.  Either way a killed
+run leaves no half-written file, and a re-run fetches only what is missing.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sg2im.data.official import VG_OUTPUTS, VG_PARAMS, fetch_from_params, switch_source  # noqa: E402
 from sg2im.params import Param, bool_flag, load_params, run_stage  # noqa: E402
 
 PARAMS = [
@@ -45,6 +49,7 @@ PARAMS = [
           type=bool_flag),
     Param("workers", 2, "Processes drawing synthetic images (the output does not depend on it).", type=int),
     Param("jpeg_quality", 85, "JPEG quality of the synthetic images.", type=int),
+    *VG_PARAMS,
 ]
 
 
@@ -52,10 +57,10 @@ def main(argv: list[str] | None = None) -> dict:
     args = load_params("download_vg", PARAMS, argv, description=__doc__.split("\n")[0])
     from sg2im.errors import ParamsError
 
+    out = Path(args.out_dir)
     if args.source == "official":
-        raise NotImplementedError(
-            "not implemented yet: source 'official' for download_vg (the official Visual Genome download is being "
-            "wired in); use --source synthetic, or set download_vg.source: synthetic in params.yaml.")
+        switch_source(out, "official", VG_OUTPUTS)
+        return fetch_from_params("vg", out, args)
     for name in ("num_images", "image_size", "workers"):
         if getattr(args, name) < 1:
             raise ParamsError(f"download_vg.{name} must be >= 1, got {getattr(args, name)}")
@@ -68,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict:
         vg_image_ids(args.num_images)
     except ValueError as exc:
         raise ParamsError(f"download_vg.num_images: {exc}") from None
-    out = Path(args.out_dir)
+    switch_source(out, "synthetic", VG_OUTPUTS)
     counts = write_vg(out, args.num_images, image_size=args.image_size, seed=args.seed,
                       annotations_only=args.annotations_only, workers=args.workers, jpeg_quality=args.jpeg_quality,
                       small_image_fraction=args.small_image_fraction, aspect_fraction=args.aspect_fraction,

@@ -91,7 +91,9 @@ PARAMS = [
     Param("output_dir", "models", "Checkpoint folder (original: the working directory).", type=str),
     Param("checkpoint_name", "checkpoint", "Checkpoint base name: <name>_with_model.pt, <name>_no_model.pt.", type=str),
     Param("checkpoint_start_from", None, "Start a NEW run from this checkpoint's generator weights (fresh optimisers and discriminators).", type=optional(str)),
-    Param("restore_from_checkpoint", False, "Resume <output_dir>/<name>_with_model.pt if it exists and was written with the same parameters (1/0).", type=bool_flag),
+    Param("restore_from_checkpoint", False, "Resume <output_dir>/<name>_with_model.pt if it exists and was written with the same parameters (1/0). "
+          "A checkpoint of other parameters is never resumed: run by hand the stage stops and says why; "
+          "run by DVC (dvc repro, dvc exp run) it starts a fresh run and says so.", type=bool_flag),
     # ---- this implementation
     Param("seed", 0, "Seed of initialisation, data order and noise (the original was unseeded).", type=int),
     Param("device", "auto", "auto (CUDA if available), cpu or cuda.", type=str, choices=("auto", "cpu", "cuda")),

@@ -69,7 +69,7 @@ def stage_env(tmp: Path, **extra) -> dict:
     env = dict(os.environ)
     env.update({"DVC_ROOT": str(tmp), "PYTHONUNBUFFERED": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
                 "OMP_NUM_THREADS": "1"})
-    for key in ("MLFLOW_TRACKING_URI", "RANK", "WORLD_SIZE", "LOCAL_RANK", "DVC_EXP_NAME", "SG2IM_PARAMS"):
+    for key in ("MLFLOW_TRACKING_URI", "RANK", "WORLD_SIZE", "LOCAL_RANK", "DVC_EXP_NAME", "DVC_STAGE", "DVC_EXP_BASELINE_REV", "SG2IM_PARAMS"):
         env.pop(key, None)
     env.update({k: str(v) for k, v in extra.items()})
     return env

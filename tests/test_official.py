@@ -245,3 +245,65 @@ def test_params_read_from_params_yaml_and_used_by_fetch_from_params(tmp_path):
     bad.write_text("download_coco:\n  coco_base_url: images.cocodataset.org\n")
     with pytest.raises(ParamsError, match="coco_base_url.*http"):
         load_params("download_coco", COCO_PARAMS, ["--params", str(bad)])
+
+
+def _stage(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"_stage_{name}", Path(__file__).resolve().parent.parent
+                                                  / "stages" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_download_coco_stage_official_replaces_synthetic_data_and_reruns_offline(tmp_path):
+    """source=official through the stage: synthetic files of an earlier run never mix with the official ones,
+    and a re-run (DVC re-runs a persisted stage when its code or parameters change) makes no request."""
+    stage = _stage("download_coco")
+    out = tmp_path / "data" / "coco"
+    stage.main(["--source", "synthetic", "--out_dir", str(out), "--num_train_images", "3", "--num_val_images", "2",
+                "--image_size", "32", "--workers", "1"])
+    synthetic = {p.name for p in (out / "images" / "train2017").iterdir()}
+    assert (out / ".sg2im_source").read_text().strip() == "synthetic"
+    b = Behaviour(files=coco_files(tmp_path))
+    with serve(b) as base:
+        flags = ["--source", "official", "--out_dir", str(out), "--coco_base_url", f"{base}/annotations",
+                 "--coco_images_base_url", f"{base}/zips", "--min_free_gb", "0", "--retries", "2"]
+        stage.main(flags)
+        assert {p.name for p in (out / "images" / "train2017").iterdir()} == {"000000000009.jpg", "000000000025.jpg"}
+        assert not synthetic & {p.name for p in (out / "images" / "val2017").iterdir()}
+        assert json.loads((out / "annotations/instances_val2017.json").read_text())["split"] == "val"
+        assert (out / ".sg2im_source").read_text().strip() == "official"
+        n = len(b.requests)
+        report = stage.main(flags + ["--retries", "3"])
+        assert set(report.values()) == {"already there"} and len(b.requests) == n
+    # And back: the synthetic writer replaces the official trees (the DVC cache keeps them).
+    stage.main(["--source", "synthetic", "--out_dir", str(out), "--num_train_images", "3", "--num_val_images", "2",
+                "--image_size", "32", "--workers", "1"])
+    assert {p.name for p in (out / "images" / "train2017").iterdir()} == synthetic
+
+
+def test_download_vg_stage_official_and_clear_failure(tmp_path):
+    import subprocess
+    import sys
+
+    stage = _stage("download_vg")
+    out = tmp_path / "vg"
+    b = Behaviour(files=vg_files(tmp_path))
+    with serve(b) as base:
+        stage.main(["--source", "official", "--out_dir", str(out), "--vg_base_url", f"{base}/vg",
+                    "--vg_images_base_url", f"{base}/img", "--min_free_gb", "0"])
+    assert (out / "images/VG_100K_2/2.jpg").read_bytes() == JPEG
+    assert json.loads((out / "objects.json").read_text()) == [{"image_id": 1}]
+    # A server that answers 404: a non-zero exit and a message that names the URL; nothing is half-written.
+    repo = Path(__file__).resolve().parent.parent
+    with serve(Behaviour(files={})) as base:
+        result = subprocess.run([sys.executable, str(repo / "stages" / "download_vg.py"), "--source", "official",
+                                 "--out_dir", str(tmp_path / "vg2"), "--vg_base_url", f"{base}/vg",
+                                 "--vg_images_base_url", f"{base}/img", "--min_free_gb", "0", "--retries", "1"],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"{base}/vg/image_data.json.zip" in result.stderr and "404" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not [p for p in (tmp_path / "vg2").rglob("*") if p.is_file() and p.name != ".sg2im_source"]

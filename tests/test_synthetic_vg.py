@@ -274,9 +274,6 @@ def test_stage_and_scale_options(tmp_path):
 
     with pytest.raises(ParamsError, match="annotations_only"):
         stage.main(["--source", "synthetic", "--out_dir", str(out), "--clutter_objects", "5"])
-    with pytest.raises(NotImplementedError, match="not implemented yet: source 'official'"):
-        stage.main(["--source", "official", "--out_dir", str(tmp_path / "other")])
-    assert not (tmp_path / "other").exists()
 
 
 def test_preview_draws_both_datasets(vg, tmp_path):

@@ -17,8 +17,7 @@ from sg2im.training.loop import train
 @pytest.fixture(autouse=True)
 def _no_tracking(monkeypatch):
     monkeypatch.setenv("SG2IM_TRACKING", "0")
-    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
-    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+    for key in ("DVC_EXP_NAME", "DVC_STAGE", "RANK", "WORLD_SIZE", "LOCAL_RANK"):
         monkeypatch.delenv(key, raising=False)
 
 
@@ -104,12 +103,16 @@ def test_guard_refuses_other_params_and_dvc_experiment_starts_fresh(tmp_path, mo
     assert "restore_from_checkpoint" in message and "checkpoint_with_model.pt" in message
     # the checkpoint was not touched
     assert _ckpt(tmp_path)["counters"]["t"] == 2
-    # inside `dvc exp run -S ...` the stale checkpoint is replaced by a fresh run
+    # run by DVC (`dvc exp run -S ...`, or `dvc repro` after a change) the stale checkpoint is replaced by a fresh run
+    monkeypatch.setenv("DVC_STAGE", "train")
     monkeypatch.setenv("DVC_EXP_NAME", "exp-test")
     summary = train(tiny_args(tmp_path, num_iterations=3, learning_rate=1e-3, checkpoint_every=100), outputs_in(tmp_path))
     assert summary["start"] == "fresh" and summary["iterations_this_session"] == 3
-    # restore_from_checkpoint 0 always starts fresh
     monkeypatch.delenv("DVC_EXP_NAME")
+    summary = train(tiny_args(tmp_path, num_iterations=3, learning_rate=2e-3, checkpoint_every=100), outputs_in(tmp_path))
+    assert summary["start"] == "fresh" and _ckpt(tmp_path)["args"]["learning_rate"] == 2e-3
+    # restore_from_checkpoint 0 always starts fresh
+    monkeypatch.delenv("DVC_STAGE")
     summary = train(tiny_args(tmp_path, num_iterations=2, restore_from_checkpoint=0, checkpoint_every=100),
                     outputs_in(tmp_path))
     assert summary["start"] == "fresh" and _ckpt(tmp_path)["counters"]["t"] == 2

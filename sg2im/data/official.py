@@ -19,9 +19,10 @@ Content-Length and the zip's CRCs are what is checked.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from sg2im.data.download import (
     GB,
@@ -94,6 +95,43 @@ VG_FILES: tuple[OfficialFile, ...] = (
     OfficialFile("images.zip", "vg_images_base_url", "images", None, 9.8 * GB, 9.8 * GB, ("images/VG_100K",)),
     OfficialFile("images2.zip", "vg_images_base_url", "images", None, 5.5 * GB, 5.5 * GB, ("images/VG_100K_2",)),
 )
+
+
+# What each download stage writes into its out_dir (its DVC outputs, persisted: see dvc.yaml).
+COCO_OUTPUTS: tuple[str, ...] = ("images", "annotations")
+VG_OUTPUTS: tuple[str, ...] = ("images", "image_data.json", "objects.json", "attributes.json", "relationships.json",
+                               "object_alias.txt", "relationship_alias.txt")
+SOURCE_MARKER = ".sg2im_source"
+
+
+def switch_source(out_dir: Path, source: str, outputs: Sequence[str]) -> None:
+    """Record that ``out_dir`` now receives ``source`` data ('synthetic' or 'official').
+
+    The download stages' outputs are persisted (a re-run must not delete tens of GB before it can
+    see that nothing is missing), so data of the *other* source would stay and mix with the new
+    one: when the marker names another source, its outputs are removed first. The DVC cache keeps
+    the removed files (``git checkout <rev> -- dvc.lock params.yaml && dvc checkout`` brings them
+    back without a download). The marker is written before any work, so a killed official fetch
+    is resumed, never mistaken for other data.
+    """
+    out_dir = Path(out_dir)
+    marker = out_dir / SOURCE_MARKER
+    before = marker.read_text().strip() if marker.is_file() else None
+    if before and before != source:
+        removed = [name for name in outputs if (out_dir / name).exists() or (out_dir / name).is_symlink()]
+        for name in removed:
+            path = out_dir / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        if removed:
+            log(f"{out_dir}: held {before} data; removed {', '.join(removed)} before writing {source} data "
+                f"(the DVC cache still has the old files)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_name(marker.name + ".tmp")
+    tmp.write_text(source + "\n")
+    os.replace(tmp, marker)
 
 
 # --------------------------------------------------------------------------- stage parameters

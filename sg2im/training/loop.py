@@ -229,9 +229,9 @@ class Start:
 def decide_start(args: Any, current_fp: dict) -> Start:
     """Fresh run, resume (restore_from_checkpoint), or new run from other weights (checkpoint_start_from).
 
-    A checkpoint written with other parameters is never resumed: outside a DVC experiment the run
-    stops and says which parameters differ and what to do; inside one (``DVC_EXP_NAME`` set, e.g.
-    ``dvc exp run -S ...`` found the previous experiment's persisted checkpoint) it starts fresh
+    A checkpoint written with other parameters is never resumed: run by hand, the run stops and
+    says which parameters differ and what to do; run by DVC (``DVC_STAGE`` set: ``dvc repro`` or
+    ``dvc exp run -S ...`` found the persisted checkpoint of another parameter set) it starts fresh
     and says so loudly.
     """
     with_model, _ = checkpoint_paths(args.output_dir, args.checkpoint_name)
@@ -254,10 +254,13 @@ def decide_start(args: Any, current_fp: dict) -> Start:
     if own is None:
         return Start("fresh", None, f"no checkpoint at {with_model}: starting a fresh run")
     listing = "\n  ".join(diffs[:20])
-    if os.environ.get("DVC_EXP_NAME"):
+    if os.environ.get("DVC_STAGE"):
+        # DVC runs the stage because its parameters changed (`dvc repro`, `dvc exp run -S ...`): the persisted
+        # checkpoint belongs to another pipeline state (the DVC cache keeps it), so it is replaced, loudly.
         banner = "!" * 78
+        who = f"DVC experiment '{os.environ['DVC_EXP_NAME']}'" if os.environ.get("DVC_EXP_NAME") else "dvc repro"
         return Start("fresh", None,
-                     f"\n{banner}\nDVC experiment '{os.environ['DVC_EXP_NAME']}': the persisted checkpoint {with_model} "
+                     f"\n{banner}\n{who}: the persisted checkpoint {with_model} "
                      f"was written with other parameters:\n  {listing}\nSTARTING A FRESH RUN and overwriting it.\n{banner}")
     raise ParamsError(
         f"{with_model} was written by a run with other parameters, so it is not resumed:\n  {listing}\n"
