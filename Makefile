@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install repro test test-fast bench clean-outputs
+.PHONY: install repro test test-fast bench ui
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -39,3 +39,7 @@ test-fast: install
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# The MLflow UI on the project's store (mlflow.db in this folder), telemetry off.
+ui: install
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath .)/mlflow.db --host 127.0.0.1 --port 5000

@@ -1,0 +1,69 @@
+"""A throw-away copy of this project as its own git + DVC repository, for the pipeline tests.
+
+The copy holds what a fresh clone would (the files git tracks or would track, none it ignores),
+committed, so `dvc exp run` (which needs a commit) and queued experiments (which run in a
+temporary copy of the commit) behave as on a user's machine.  Commands run with this
+interpreter's environment first on PATH (the stages call `python` and `torchrun`).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = str(Path(sys.executable).parent)
+
+
+def project_env(root: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DVC_", "MLFLOW_", "SG2IM_")) and k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env.update({"PATH": BIN + os.pathsep + env.get("PATH", ""), "DVC_NO_ANALYTICS": "1",
+                "MLFLOW_DISABLE_TELEMETRY": "true", "PYTHONUNBUFFERED": "1", "GIT_AUTHOR_NAME": "sg2im-test",
+                "GIT_AUTHOR_EMAIL": "test@example.invalid", "GIT_COMMITTER_NAME": "sg2im-test",
+                "GIT_COMMITTER_EMAIL": "test@example.invalid", "OMP_NUM_THREADS": "2"})
+    return env
+
+
+def run(root: Path, *cmd: str, timeout: int = 600, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(list(cmd), cwd=root, env=project_env(root), capture_output=True, text=True,
+                            timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}\n--- stdout\n{result.stdout[-6000:]}"
+                             f"\n--- stderr\n{result.stderr[-6000:]}")
+    return result
+
+
+def dvc(root: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    return run(root, os.path.join(BIN, "dvc"), *args, **kwargs)
+
+
+def git(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return run(root, "git", *args)
+
+
+def make_project(dest: Path, config: str | None = "tiny") -> Path:
+    """Copy the working tree's non-ignored files to ``dest``, apply ``config``, commit."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    skip = ("dvc.lock", "metrics/", "plots/")  # results of this checkout's own runs, if any
+    for rel in filter(None, listed):
+        src = REPO / rel
+        if rel.startswith(skip) or not src.is_file():
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+    git(dest, "init", "-q", "-b", "main")
+    if config:
+        run(dest, sys.executable, "-m", "sg2im.configure", config, "--params", str(dest / "params.yaml"))
+    git(dest, "add", "-A")
+    git(dest, "commit", "-qm", f"project copy ({config or 'as is'})")
+    return dest
+
+
+def ran_stages(output: str) -> list[str]:
+    """The stages a `dvc repro` / `dvc exp run` output says it ran, in order."""
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
