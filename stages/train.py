@@ -38,6 +38,9 @@ PARAMS = [
     Param("vocab_json", "data/vg/vocab.json", "VG vocabulary from preprocess_vg.", type=str),
     Param("max_objects_per_image", 10, "VG: objects per image are randomly sub-sampled to this.", type=int),
     Param("vg_use_orphaned_objects", True, "VG: include objects in no relationship (1/0).", type=bool_flag),
+    Param("vg_original_object_sampling", False, "VG: 1 = the original's off-by-one (up to max_objects_per_image real "
+          "objects plus __image__); 0 = at most max_objects_per_image objects in all. Not in the original.",
+          type=bool_flag),
     # ---- COCO
     Param("coco_train_image_dir", "data/coco/images/train2017", "COCO train images.", type=str),
     Param("coco_val_image_dir", "data/coco/images/val2017", "COCO val images.", type=str),

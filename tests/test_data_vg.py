@@ -133,6 +133,18 @@ def test_off_by_one_is_fixed(one_image):
     for _ in range(10):
         assert len(ds[0][1]) == 10  # 9 real + __image__
         assert len(orig[0][1]) == 11  # the original's 10 real + __image__
+    # The train flag reaches the dataset: vg_original_object_sampling 1 restores the original's count.
+    import json
+    from types import SimpleNamespace
+
+    from sg2im.data.build import build_vocab_and_datasets
+
+    (one_image / "vocab.json").write_text(json.dumps(VOCAB))
+    flags = dict(dataset="vg", vocab_json=str(one_image / "vocab.json"), train_h5=str(h5), val_h5=str(h5),
+                 vg_image_dir=str(one_image / "img"), image_size=(8, 8), cache_dir="")
+    for flag, count in ((0, 10), (1, 11)):
+        _, built = build_vocab_and_datasets(SimpleNamespace(**flags, vg_original_object_sampling=flag), ("train",))
+        assert len(built["train"][0][1]) == count
     _, objs, boxes, _, _ = ds[0]
     assert torch.allclose(boxes[:-1, 2] - boxes[:-1, 0], torch.full((9,), 0.05))  # w 10 / 200
     assert torch.allclose(boxes[:-1, 0] * 200, (objs[:-1] - 1).float())  # x = slot index
@@ -166,6 +178,14 @@ def test_cache_matches_and_invalidates(vg_real, tmp_path):
         b = cached[i]
         assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and torch.equal(a[2], b[2]) and torch.equal(a[4], b[4])
     assert VgSceneGraphDataset(**args, cache_dir=tmp_path).cache_path == cached.cache_path
+    import pickle
+
+    blob = pickle.dumps(cached)  # spawned DataLoader workers: the arrays are re-mapped, not copied
+    assert len(blob) < cached._cache["images"].nbytes
+    torch.manual_seed(0)
+    first = cached[0]
+    torch.manual_seed(0)
+    assert torch.equal(pickle.loads(blob)[0][0], first[0])
     assert VgSceneGraphDataset(**dict(args, image_size=(16, 16)), cache_dir=tmp_path).cache_path != cached.cache_path
     h5 = tmp_path / "copy.h5"
     h5.write_bytes((root / "val.h5").read_bytes())

@@ -109,6 +109,7 @@ def build_vg_datasets(args: Any, splits: Sequence[str]) -> tuple[dict, dict[str,
         "use_orphaned_objects": bool_flag(_get(args, "vg_use_orphaned_objects", True)),
         "include_relationships": bool_flag(_get(args, "include_relationships", True)),
         "cache_dir": _cache_dir(args),
+        "original_object_sampling": bool_flag(_get(args, "vg_original_object_sampling", False)),
     }
     datasets: dict[str, Dataset] = {}
     for split in splits:

@@ -120,3 +120,27 @@ class CacheWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.tmp.exists():  # not committed (an error, or no commit call)
             self.abort()
+
+
+class MappedCacheMixin:
+    """For datasets whose arrays are memory-mapped from ``self.cache_path`` into ``self._cache``:
+    pickling (DataLoader workers started by spawn) re-maps the cache instead of copying it."""
+
+    cache_path: Any
+    _cache: Any
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if state.get("_cache") is not None:
+            state["_cache"] = None
+            state["_remap"] = True
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        remap = state.pop("_remap", False)
+        self.__dict__.update(state)
+        if remap:
+            hit = load_cache(self.cache_path)
+            if hit is None:
+                raise DataError(f"{self.cache_path}: the dataset cache disappeared while in use.")
+            self._cache = hit[0]

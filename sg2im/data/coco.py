@@ -37,7 +37,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from sg2im.data.cache import CacheWriter, cache_key, cache_path, load_cache
+from sg2im.data.cache import CacheWriter, MappedCacheMixin, cache_key, cache_path, load_cache
 from sg2im.data.images import load_resized, normalize_uint8
 from sg2im.errors import DataError, DataWarning, ParamsError
 
@@ -209,7 +209,7 @@ def _check_annotation(ann: Any, sizes: dict, names: dict, source: str) -> tuple[
 
 
 # --------------------------------------------------------------------------- dataset
-class CocoSceneGraphDataset(Dataset):
+class CocoSceneGraphDataset(MappedCacheMixin, Dataset):
     """COCO-Stuff scene graphs; items are ``(image (3,H,W), objs (O,), boxes (O,4), masks (O,M,M)
     long, triples (T,3))`` with the ``__image__`` object last.  ``.vocab`` is the original's vocab.
 
@@ -419,24 +419,6 @@ class CocoSceneGraphDataset(Dataset):
         self.image_ids = [int(i) for i in arrays["image_ids"]]
         self.num_filtered_images = int(meta["num_filtered_images"])
         self.skipped = meta.get("skipped", {})
-
-    # ---------------------------------------------------------------- pickling (spawned workers)
-    def __getstate__(self) -> dict:
-        """Do not pickle the memory-mapped arrays (that would copy the whole cache); re-map them."""
-        state = dict(self.__dict__)
-        if state.get("_cache") is not None:
-            state["_cache"] = None
-            state["_remap"] = True
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        remap = state.pop("_remap", False)
-        self.__dict__.update(state)
-        if remap:
-            hit = load_cache(self.cache_path)
-            if hit is None:
-                raise DataError(f"{self.cache_path}: the dataset cache disappeared while in use.")
-            self._cache = hit[0]
 
     # ---------------------------------------------------------------- Dataset API
     def __len__(self) -> int:

@@ -29,7 +29,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from sg2im.data.cache import CacheWriter, cache_key, cache_path, load_cache
+from sg2im.data.cache import CacheWriter, MappedCacheMixin, cache_key, cache_path, load_cache
 from sg2im.data.images import load_resized, normalize_uint8
 from sg2im.errors import DataError
 
@@ -75,7 +75,7 @@ def read_vg_h5(h5_path: str | os.PathLike) -> tuple[dict[str, np.ndarray], list[
     return data, paths
 
 
-class VgSceneGraphDataset(Dataset):
+class VgSceneGraphDataset(MappedCacheMixin, Dataset):
     """Visual Genome scene graphs (no masks).  ``cache_dir=None`` decodes each image at every access
     (the original behaviour); a folder builds a decoded, resized image cache once."""
 
@@ -148,24 +148,6 @@ class VgSceneGraphDataset(Dataset):
                 raise DataError(f"{len(errors)} of {n} VG images could not be read (no cache written):\n  {shown}")
             writer.save("sizes", sizes)
             writer.commit({"kind": "vg", "h5_path": self.h5_path, "image_dir": self.image_dir})
-
-    # ---------------------------------------------------------------- pickling (spawned workers)
-    def __getstate__(self) -> dict:
-        """Do not pickle the memory-mapped arrays (that would copy the whole cache); re-map them."""
-        state = dict(self.__dict__)
-        if state.get("_cache") is not None:
-            state["_cache"] = None
-            state["_remap"] = True
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        remap = state.pop("_remap", False)
-        self.__dict__.update(state)
-        if remap:
-            hit = load_cache(self.cache_path)
-            if hit is None:
-                raise DataError(f"{self.cache_path}: the dataset cache disappeared while in use.")
-            self._cache = hit[0]
 
     # ---------------------------------------------------------------- Dataset API
     def __len__(self) -> int:
