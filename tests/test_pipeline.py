@@ -77,7 +77,7 @@ def test_metrics_show_and_mlflow_run(project):
     run = runs[0]
     assert run.info.run_id == train["mlflow_run_id"] == evaluate["protocol"].get("mlflow_run_id", run.info.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.params["num_iterations"] == "4" and run.data.params["learning_rate"] == "0.0005"
+    assert run.data.params["num_iterations"] == "4" and run.data.params["learning_rate"] == "0.001"
     assert run.data.tags["dvc.stage"] == "train" and run.data.tags["dataset"] == "coco"
     assert "train_total_loss" in run.data.metrics and any(k.startswith("evaluate/") for k in run.data.metrics)
     # The last words of `make repro`: where everything is, with the numbers and the run.
@@ -98,8 +98,8 @@ def test_changed_learning_rate_reruns_train_and_what_follows_only(project):
     root = project["root"]
     params = root / "params.yaml"
     text = params.read_text()
-    assert "learning_rate: 0.0005" in text
-    params.write_text(text.replace("learning_rate: 0.0005", "learning_rate: 0.0007", 1))
+    assert "learning_rate: 0.001 " in text
+    params.write_text(text.replace("learning_rate: 0.001 ", "learning_rate: 0.0007", 1))
     try:
         out = dvc(root, "repro").stdout
         assert ran_stages(out) == DOWNSTREAM_OF_TRAIN
