@@ -70,8 +70,10 @@ def test_metrics_show_and_mlflow_run(project):
     assert train["iterations"] == 4 and 0.0 <= train["val_avg_iou"] <= 1.0
     assert "R@0.5" in json.dumps(evaluate["boxes"]) and evaluate["protocol"]["split"] == "test"
     # `dvc plots show` (offline form): the declared loss plots hold every logged iteration.
-    spec = json.loads(dvc(root, "plots", "show", "--show-vega", "Generator losses (weighted)").stdout)
-    assert [int(row["t"]) for row in spec["data"]["values"] if "total_loss" in row][:4] == [1, 2, 3, 4]
+    plots = json.loads(dvc(root, "plots", "show", "--json").stdout)["data"]
+    assert {"Generator losses (weighted)", "Discriminator losses", "plots/train_losses.png"} <= set(plots)
+    values = plots["Generator losses (weighted)"][0]["content"]["data"]["values"]
+    assert sorted({int(row["t"]) for row in values if row.get("total_loss")}) == [1, 2, 3, 4]
     runs = _mlflow_runs(root)
     assert len(runs) == 1
     run = runs[0]
