@@ -77,7 +77,15 @@ def test_metrics_show_and_mlflow_run(project):
     runs = _mlflow_runs(root)
     assert len(runs) == 1
     run = runs[0]
-    assert run.info.run_id == train["mlflow_run_id"] == evaluate["protocol"].get("mlflow_run_id", run.info.run_id)
+    assert run.info.run_id == train["mlflow_run_id"]
+    # The training run holds its generator-only checkpoint (logged by train) and strip's models/sg2im.pt;
+    # evaluate attached its metrics file.
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    assert sorted(a.path for a in client.list_artifacts(run.info.run_id, "checkpoints")) == [
+        "checkpoints/checkpoint_stripped.pt", "checkpoints/sg2im.pt"]
+    assert "evaluate/evaluate.json" in [a.path for a in client.list_artifacts(run.info.run_id, "evaluate")]
     assert run.info.status == "FINISHED"
     assert run.data.params["num_iterations"] == "4" and run.data.params["learning_rate"] == "0.001"
     assert run.data.tags["dvc.stage"] == "train" and run.data.tags["dataset"] == "coco"
