@@ -19,7 +19,9 @@ class Behaviour:
     drop_after: dict[str, int | list[int]] = field(default_factory=dict)
     fail_times: dict[str, int] = field(default_factory=dict)  # path -> number of 503 answers before serving
     no_range: set[str] = field(default_factory=set)           # paths served whole even when a Range is asked
-    requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
+    requests: list[tuple[str, str | None]] = field(default_factory=list)  # GETs: (path, Range header)
+    heads: list[str] = field(default_factory=list)           # paths asked with HEAD
+    no_head: bool = False                                     # answer HEAD with 501, as some servers do
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -28,6 +30,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
+
+    def do_HEAD(self) -> None:
+        b = self.behaviour
+        path = self.path.split("?", 1)[0]
+        with b.lock:
+            b.heads.append(path)
+        if b.no_head:
+            self.send_error(501, "HEAD not supported")
+            return
+        data = b.files.get(path)
+        if data is None:
+            self.send_error(404, "not found")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
 
     def do_GET(self) -> None:
         b = self.behaviour

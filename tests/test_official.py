@@ -185,9 +185,13 @@ def test_hostile_archive_from_server_writes_nothing_outside(tmp_path):
 
 
 # The one mock: a real full disk cannot be arranged here, so shutil.disk_usage reports 2 GB free.
-def test_not_enough_disk_space_stops_before_any_request(tmp_path, monkeypatch):
+def _two_gb_free(monkeypatch) -> None:
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**12, 10**12 - 2 * 10**9, 2 * 10**9))
+
+
+def test_not_enough_disk_space_stops_before_any_download(tmp_path, monkeypatch):
+    _two_gb_free(monkeypatch)
     b = Behaviour(files=coco_files(tmp_path))
     out = tmp_path / "coco"
     with serve(b) as base, pytest.raises(DataError) as err:
@@ -195,7 +199,25 @@ def test_not_enough_disk_space_stops_before_any_request(tmp_path, monkeypatch):
     message = str(err.value)
     assert str(out) in message and "COCO 2017" in message and "2.0 GB free" in message
     assert "5 GB margin" in message and "symlink" in message
-    assert b.requests == []
+    assert b.requests == [] and not (out / "downloads").exists()  # sizes asked with HEAD, nothing fetched
+    assert sorted(b.heads) == sorted(coco_files(tmp_path))
+
+
+def test_disk_estimate_uses_the_sizes_a_mirror_announces(tmp_path, monkeypatch):
+    # A mirror's (here: tiny) files are what must fit, not the 43 GB of the official COCO.
+    _two_gb_free(monkeypatch)
+    b = Behaviour(files=coco_files(tmp_path))
+    with serve(b) as base:
+        report = fetch_official_coco(tmp_path / "coco", coco_urls(base), min_free_gb=0, progress=False)
+    assert set(report.values()) == {"fetched"}
+
+
+def test_disk_estimate_falls_back_to_the_official_figures_without_head(tmp_path, monkeypatch):
+    _two_gb_free(monkeypatch)
+    b = Behaviour(files=coco_files(tmp_path), no_head=True)
+    with serve(b) as base, pytest.raises(DataError, match=r"needs 4\d\.\d GB"):
+        fetch_official_coco(tmp_path / "coco", coco_urls(base), min_free_gb=0, progress=False)
+    assert b.requests == [] and len(b.heads) == 4
 
 
 def test_disk_estimate_matches_the_documented_figures(tmp_path):
@@ -208,6 +230,10 @@ def test_disk_estimate_matches_the_documented_figures(tmp_path):
     (tmp_path / "c" / "downloads").mkdir(parents=True)
     (tmp_path / "c" / "downloads" / "val2017.zip.part").write_bytes(bytes(1000))
     assert estimate_needed_bytes(COCO_FILES, tmp_path / "c", tmp_path / "c" / "downloads", True) == coco_keep - 1000
+    # Announced sizes replace the rough figures and scale the unpacked size by the same factor.
+    half = {f.name: int((f.size or f.approx_size) / 2) for f in COCO_FILES}
+    assert estimate_needed_bytes(COCO_FILES, tmp_path / "d", tmp_path / "d" / "downloads", True, half) == \
+        pytest.approx(coco_keep / 2, rel=1e-6)
 
 
 def test_known_sizes_apply_to_the_official_servers_only():

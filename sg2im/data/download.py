@@ -109,6 +109,22 @@ def _parse_response(resp, offset: int, url: str) -> _Attempt:
     return _Attempt(offset=0, total=length)
 
 
+def probe_size(url: str, timeout: float = 10.0) -> int | None:
+    """The server's Content-Length for ``url`` from a HEAD request; None if it will not say.
+
+    Used only for up-front disk-space estimates: any failure (no HEAD support, no header, a
+    network error) returns None and the caller falls back to its own estimate.
+    """
+    request = urllib.request.Request(url, method="HEAD",
+                                     headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            length = resp.headers.get("Content-Length")
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    return int(length) if length is not None and length.strip().isdigit() else None
+
+
 def _retryable_status(code: int) -> bool:
     return code in (408, 425, 429) or code >= 500
 

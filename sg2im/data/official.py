@@ -32,6 +32,7 @@ from sg2im.data.download import (
     extraction_complete,
     log,
     marker_path,
+    probe_size,
 )
 from sg2im.errors import DataError
 from sg2im.params import Param, bool_flag
@@ -52,7 +53,8 @@ class OfficialFile:
 
     ``size`` is the exact byte count where public sources agree on it (checked), else None.
     ``approx_size`` / ``approx_unpacked`` are rough figures used only for the up-front disk-space
-    estimate (the exact checks use the server's Content-Length and the zip's member sizes).
+    estimate, and only when the server does not announce the size in answer to a HEAD request
+    (the exact checks use the server's Content-Length and the zip's member sizes).
     ``extract_to`` is the folder (relative to out_dir) the archive unzips into; None for a plain
     file stored as ``out_dir/name``. ``expect`` lists paths that must exist afterwards.
     """
@@ -195,23 +197,45 @@ def _partial_bytes(path: Path) -> int:
 
 
 def estimate_needed_bytes(files: tuple[OfficialFile, ...], out_dir: Path, download_dir: Path,
-                          keep_archives: bool) -> int:
-    """Peak extra disk use of fetching ``files`` one after the other (estimate; see OfficialFile)."""
+                          keep_archives: bool, sizes: Mapping[str, int | None] | None = None) -> int:
+    """Peak extra disk use of fetching ``files`` one after the other (estimate; see OfficialFile).
+
+    ``sizes`` maps file names to the byte counts the server announced (a mirror's or a test
+    server's files may be smaller than the official ones); the unpacked size is then scaled by the
+    same factor. Files without an entry use the recorded official figures.
+    """
+    sizes = sizes or {}
     peak = held = 0.0
     for f in files:
         if _is_done(f, out_dir, download_dir):
             continue
         size = f.size if f.size is not None else f.approx_size
+        unpacked = f.approx_unpacked if f.extract_to is not None else 0.0
+        announced = sizes.get(f.name)
+        if announced is not None:
+            unpacked *= announced / size if size else 1.0
+            size = announced
         where = out_dir / f.name if f.extract_to is None else download_dir / f.name
         already = _partial_bytes(where)
         to_fetch = max(0.0, size - already)
-        unpacked = f.approx_unpacked if f.extract_to is not None else 0.0
         peak = max(peak, held + to_fetch + unpacked)  # while extracting, archive and tree both exist
         if keep_archives or f.extract_to is None:
             held += to_fetch + unpacked
         else:  # the archive (including the part that was already on disk) is deleted afterwards
             held += unpacked - already
     return int(max(peak, 0.0))
+
+
+def announced_sizes(files: tuple[OfficialFile, ...], base_urls: Mapping[str, str], out_dir: Path,
+                    download_dir: Path, timeout: float) -> dict[str, int | None]:
+    """Content-Length (HEAD request) of the files still to fetch whose size is not recorded.
+
+    A mirror's files may be repackaged (or, in tests, tiny) and VG's sizes are not recorded, so
+    the official rough figures could overstate (or understate) the need; a server that does not
+    answer HEAD leaves the rough figure in place (None).
+    """
+    return {f.name: probe_size(f.url(base_urls), timeout) for f in files
+            if expected_size(f, base_urls) is None and not _is_done(f, out_dir, download_dir)}
 
 
 def expected_size(f: OfficialFile, base_urls: Mapping[str, str]) -> int | None:
@@ -245,7 +269,8 @@ def fetch_official(
     download_dir = Path(download_dir) if download_dir is not None else out_dir / "downloads"
     urls = _base_urls(base_urls, files)
     out_dir.mkdir(parents=True, exist_ok=True)
-    needed = estimate_needed_bytes(files, out_dir, download_dir, keep_archives)
+    sizes = announced_sizes(files, urls, out_dir, download_dir, min(timeout, 10.0))
+    needed = estimate_needed_bytes(files, out_dir, download_dir, keep_archives, sizes)
     if needed:
         check_free_space(out_dir, needed, f"{what} (estimated peak use)", min_free_gb)
         log(f"{what}: about {needed / GB:.1f} GB more disk needed in {out_dir} (peak estimate)")
