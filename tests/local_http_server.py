@@ -31,26 +31,32 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
 
+    def _path(self) -> str:
+        return self.path.split("?", 1)[0]
+
+    def _file_or_404(self, path: str) -> bytes | None:
+        data = self.behaviour.files.get(path)
+        if data is None:
+            self.send_error(404, "not found")
+        return data
+
+    def _send_body_headers(self, length: int) -> None:
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+
     def do_HEAD(self) -> None:
-        b = self.behaviour
-        path = self.path.split("?", 1)[0]
+        b, path = self.behaviour, self._path()
         with b.lock:
             b.heads.append(path)
         if b.no_head:
             self.send_error(501, "HEAD not supported")
-            return
-        data = b.files.get(path)
-        if data is None:
-            self.send_error(404, "not found")
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
+        elif (data := self._file_or_404(path)) is not None:
+            self.send_response(200)
+            self._send_body_headers(len(data))
 
     def do_GET(self) -> None:
-        b = self.behaviour
-        path = self.path.split("?", 1)[0]
+        b, path = self.behaviour, self._path()
         rng = self.headers.get("Range")
         with b.lock:
             b.requests.append((path, rng))
@@ -67,9 +73,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fail:
             self.send_error(503, "try again later")
             return
-        data = b.files.get(path)
+        data = self._file_or_404(path)
         if data is None:
-            self.send_error(404, "not found")
             return
         start = 0
         match = re.fullmatch(r"bytes=(\d+)-", rng or "")
@@ -86,9 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         body = data[start:]
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
+        self._send_body_headers(len(body))
         if drop is not None:
             self.wfile.write(body[:drop])
             self.wfile.flush()
