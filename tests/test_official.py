@@ -220,6 +220,19 @@ def test_disk_estimate_falls_back_to_the_official_figures_without_head(tmp_path,
     assert b.requests == [] and len(b.heads) == 4
 
 
+def test_a_file_missing_on_the_server_stops_before_any_download(tmp_path, monkeypatch):
+    # 404 to HEAD is definitive: the fetch names the URL at once, whatever the disk holds, and
+    # downloads nothing (with 2 GB "free", a fallback to the official 43 GB would fail differently).
+    _two_gb_free(monkeypatch)
+    files = coco_files(tmp_path)
+    del files["/zips/val2017.zip"]
+    b = Behaviour(files=files)
+    with serve(b) as base, pytest.raises(DataError, match=r"val2017\.zip: HTTP 404") as err:
+        fetch_official_coco(tmp_path / "coco", coco_urls(base), min_free_gb=0, progress=False)
+    assert f"{base}/zips/val2017.zip" in str(err.value)
+    assert b.requests == [] and not (tmp_path / "coco" / "downloads").exists()
+
+
 def test_disk_estimate_matches_the_documented_figures(tmp_path):
     # Delete-after-extract: peak = everything unpacked + the largest archive; keep: all archives too.
     coco = estimate_needed_bytes(COCO_FILES, tmp_path / "c", tmp_path / "c" / "downloads", keep_archives=False)

@@ -112,14 +112,23 @@ def _parse_response(resp, offset: int, url: str) -> _Attempt:
 def probe_size(url: str, timeout: float = 10.0) -> int | None:
     """The server's Content-Length for ``url`` from a HEAD request; None if it will not say.
 
-    Used only for up-front disk-space estimates: any failure (no HEAD support, no header, a
-    network error) returns None and the caller falls back to its own estimate.
+    Used for up-front disk-space estimates. A server that says the file does not exist (404, 410)
+    raises :class:`DownloadError` at once, before anything is downloaded or the disk is checked;
+    any other failure (no HEAD support, no header, a network error) returns None and the caller
+    falls back to its own estimate (the GET then reports the real problem).
     """
     request = urllib.request.Request(url, method="HEAD",
                                      headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             length = resp.headers.get("Content-Length")
+    except urllib.error.HTTPError as exc:
+        if exc.code in (404, 410):
+            raise DownloadError(
+                f"{url}: HTTP {exc.code} {exc.reason} (asked before downloading anything). Check the URL "
+                f"(the base-URL parameters of the download stage) or use a mirror."
+            ) from None
+        return None
     except (OSError, http.client.HTTPException, ValueError):
         return None
     return int(length) if length is not None and length.strip().isdigit() else None
