@@ -24,8 +24,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from sg2im.atomic import atomic_write_text
 from sg2im.params import REPO_ROOT, Param
-from sg2im.training.checkpoint import atomic_write_text
 
 STAGES = ("download_coco", "download_vg", "preprocess_vg", "train", "strip", "evaluate", "generate")
 

@@ -6,8 +6,6 @@ Everything is validated and rendered in memory before the first file is written,
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -15,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from sg2im.atomic import atomic_write_json, atomic_write_text
 from sg2im.errors import DataError
 from sg2im.scene_graph import IMAGE_OBJECT, encode_scene_graphs, load_scene_graphs
 from sg2im.vis import (GraphvizMissing, deprocess_images, dot_available, draw_layout, draw_scene_graph,
@@ -132,7 +131,7 @@ def write_figures(results: list[FigureResult], out_dir: str | Path, note: str = 
     report = {r.name: {"status": r.status, "rendered_graphs": r.rendered_graphs,
                        "skipped_graphs": {str(k): v for k, v in r.skipped_graphs.items()},
                        **({"reason": r.reason} if r.reason else {})} for r in results}
-    _write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_json(out_dir / "report.json", report, indent=2)
     lines = ["Figures of the paper rendered with this model (scene graph | predicted layout | image).", ""]
     if note:
         lines += [note, ""]
@@ -142,15 +141,10 @@ def write_figures(results: list[FigureResult], out_dir: str | Path, note: str = 
             lines.append(f"  reason: {r.reason}")
         for k, why in r.skipped_graphs.items():
             lines.append(f"  graph {k} not rendered: {why}")
-    readme = _write_text(out_dir / "README.txt", "\n".join(lines) + "\n")
+    readme = atomic_write_text(out_dir / "README.txt", "\n".join(lines) + "\n")
     return produced, readme
 
 
-def _write_text(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
 
 
 __all__ = ["Rendered", "render_graphs", "write_run_model_outputs", "FigureResult", "check_graphs", "render_figure",

@@ -7,7 +7,6 @@ atomically.
 from __future__ import annotations
 
 import colorsys
-import os
 import shutil
 import subprocess
 from io import BytesIO
@@ -20,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
 from sg2im.data.images import IMAGENET_MEAN, IMAGENET_STD  # noqa: F401 (re-exported)
+from sg2im.atomic import atomic_write
 from sg2im.errors import Sg2imError
 HIDDEN_OBJECTS = ("__image__",)
 HIDDEN_PREDICATES = ("__in_image__",)
@@ -41,12 +41,7 @@ def deprocess_images(imgs: Tensor, rescale: bool = True) -> np.ndarray:
 
 def save_png(image: np.ndarray, path: str | Path) -> Path:
     """Write an RGB uint8 array as PNG via a temporary file + rename (never a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda handle: Image.fromarray(np.ascontiguousarray(image)).save(handle, format="PNG"))
 
 
 def object_colors(n: int) -> np.ndarray:

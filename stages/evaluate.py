@@ -53,12 +53,13 @@ PARAMS = [
 def main(argv: list[str] | None = None) -> dict:
     args = load_params("evaluate", PARAMS, argv, description=__doc__.split("\n")[0])
     from sg2im.errors import ParamsError
-    from sg2im.metrics.evaluation import evaluate_checkpoint, flatten_metrics, write_json_atomic
+    from sg2im.atomic import atomic_write_json
+    from sg2im.metrics.evaluation import evaluate_checkpoint, flatten_metrics
 
     if args.samples_per_layout < 1:
         raise ParamsError("samples_per_layout must be >= 1")
     metrics, extras = evaluate_checkpoint(args)
-    path = write_json_atomic(metrics, args.output)
+    path = atomic_write_json(args.output, metrics, indent=2)
     _log_to_mlflow(args, metrics, extras)
     _print_summary(metrics, path)
     return metrics

@@ -32,6 +32,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
+from sg2im.atomic import atomic_write_json
 from sg2im.errors import DataError
 
 GB = 1e9
@@ -346,12 +347,6 @@ def extraction_complete(marker: Path, target: Path) -> bool:
     return True
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
-
-
 def extract_zip(
     archive: Path,
     target: Path,
@@ -417,7 +412,7 @@ def extract_zip(
                     ) from None
                 os.replace(tmp, dest)
                 bar.update(info.file_size)
-    _write_json_atomic(marker, {"archive": archive.name, "target": str(target.absolute()),
+    atomic_write_json(marker, {"archive": archive.name, "target": str(target.absolute()),
                                 "members": members})
     return members
 

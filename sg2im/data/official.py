@@ -34,6 +34,7 @@ from sg2im.data.download import (
     marker_path,
     probe_size,
 )
+from sg2im.atomic import atomic_write_text
 from sg2im.errors import DataError
 from sg2im.params import Param, bool_flag
 
@@ -130,10 +131,7 @@ def switch_source(out_dir: Path, source: str, outputs: Sequence[str]) -> None:
         if removed:
             log(f"{out_dir}: held {before} data; removed {', '.join(removed)} before writing {source} data "
                 f"(the DVC cache still has the old files)")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_name(marker.name + ".tmp")
-    tmp.write_text(source + "\n")
-    os.replace(tmp, marker)
+    atomic_write_text(marker, source + "\n")
 
 
 # --------------------------------------------------------------------------- stage parameters

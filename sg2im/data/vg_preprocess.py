@@ -46,6 +46,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
+from sg2im.atomic import atomic_write_json
 from sg2im.errors import DataError, DataWarning
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -530,7 +531,7 @@ def preprocess_vg(args: Any, log=print) -> dict[str, Any]:
         summary[split] = {"images": n, "objects": num_o, "relationships": num_r}
     order = ("object_name_to_idx", "object_idx_to_name", "attribute_name_to_idx", "attribute_idx_to_name",
              "pred_name_to_idx", "pred_idx_to_name")  # the original's key order
-    write_json_atomic(Path(args.output_vocab_json), {k: vocab[k] for k in order})
+    atomic_write_json(Path(args.output_vocab_json), {k: vocab[k] for k in order})
     log(f'Wrote vocab to "{args.output_vocab_json}": {len(object_names)} objects (incl. __image__), '
         f"{len(pred_names)} predicates (incl. __in_image__), {len(attribute_names)} attributes")
     summary.update(num_objects_vocab=len(object_names), num_predicates_vocab=len(pred_names),
@@ -568,14 +569,3 @@ def _default_mode(full: int) -> int:
     return full & ~umask
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-        os.chmod(tmp, _default_mode(0o666))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

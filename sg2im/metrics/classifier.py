@@ -161,15 +161,10 @@ def classify_crops(model: CropClassifier, crops: Tensor, batch_size: int = 512) 
 
 def save_classifier(path, model: CropClassifier, key: str, extra: dict) -> None:
     """Atomically save the classifier with its cache key and extra tensors/values."""
-    import os
-    from pathlib import Path
+    from sg2im.atomic import atomic_write
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"key": key, "num_classes": model.num_classes, "width": model.width,
-                "state": model.state_dict(), **extra}, tmp)
-    os.replace(tmp, path)
+    state = {"key": key, "num_classes": model.num_classes, "width": model.width, "state": model.state_dict(), **extra}
+    atomic_write(path, lambda handle: torch.save(state, handle))
 
 
 def load_cached_classifier(path, key: str) -> tuple[CropClassifier, dict] | None:

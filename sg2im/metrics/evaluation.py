@@ -425,12 +425,3 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
     metrics["protocol"]["seconds"] = round(time.perf_counter() - start, 1)
     extras = {"samples": sample_grid, "mlflow_run_id": ckpt.get("mlflow_run_id"), "checkpoint_args": ckpt_args}
     return _clean(metrics), extras
-
-
-def write_json_atomic(data: dict, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
-    return path

@@ -11,7 +11,6 @@ epoch), the parameters that shape the run (``fingerprint_params`` and their hash
 """
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from sg2im.atomic import atomic_write
 from sg2im.errors import DataError
 
 # Keys removed from the "_no_model" checkpoint (spec 4.5).
@@ -36,7 +36,6 @@ RUN_ONLY_KEYS = frozenset({
     "restore_from_checkpoint", "loader_num_workers", "device", "nproc", "num_val_samples", "shuffle_val",
     "use_boxes_pred_after",
 })
-TEMP_PREFIX = ".tmp-"
 KILL_HOOK_ENV = "SG2IM_TEST_KILL_IN_SAVE"  # test hook: SIGKILL ourselves inside the N-th save
 _saves_done = 0
 
@@ -62,72 +61,16 @@ def to_plain(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- atomic writes
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
-    """torch.save to a temp file in the same folder, fsync, then os.replace: never half-written."""
-    global _saves_done
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
-    try:
-        with open(tmp, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+    """torch.save through :func:`sg2im.atomic.atomic_write`: never a half-written checkpoint."""
+
+    def write(handle) -> None:
+        global _saves_done
+        torch.save(obj, handle)
         _saves_done += 1
         if os.environ.get(KILL_HOOK_ENV) and _saves_done == int(os.environ[KILL_HOOK_ENV]):
             os.kill(os.getpid(), signal.SIGKILL)  # test hook: die between write and rename
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
-    with open(tmp, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def remove_stale_temps(folder: str | os.PathLike) -> list[str]:
-    """Delete temp files left by a process killed mid-save (never the finished checkpoints)."""
-    removed = []
-    for tmp in glob.glob(os.path.join(str(folder), f"{TEMP_PREFIX}*")):
-        try:
-            pid = int(os.path.basename(tmp)[len(TEMP_PREFIX):].split("-", 1)[0])
-        except ValueError:
-            continue
-        if pid != os.getpid() and not _alive(pid):
-            os.unlink(tmp)
-            removed.append(tmp)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    atomic_write(path, write)
 
 
 # --------------------------------------------------------------------------- paths, load

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from sg2im.training.checkpoint import atomic_write_text, TEMP_PREFIX
+from sg2im.atomic import atomic_write, atomic_write_json, atomic_write_text
 
 
 def loss_table(losses_ts: Sequence[int], losses: Mapping[str, Sequence[float]],
@@ -58,15 +57,11 @@ def write_loss_png(path: str | Path, losses_ts, losses, d_losses) -> Path:
         if series:
             ax.legend(fontsize=7)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{TEMP_PREFIX}{path.name}")
-    fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    try:
+        return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=90))
+    finally:
+        plt.close(fig)
 
 
 def write_json(path: str | Path, data: Mapping[str, Any]) -> Path:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    return Path(path)
+    return atomic_write_json(path, data, indent=2, sort_keys=True, default=str)

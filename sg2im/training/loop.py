@@ -32,6 +32,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
+from sg2im.atomic import remove_stale_temps
 from sg2im.data.build import build_loader, build_vocab_and_datasets
 from sg2im.errors import ParamsError, Sg2imError
 from sg2im.model import AcCropDiscriminator, PatchDiscriminator, Sg2ImModel, clip_weights_, get_gan_losses
@@ -39,7 +40,7 @@ from sg2im.model import build_generator, strip_state_prefix
 from sg2im.tracking import Tracker
 from sg2im.training import distributed as dist_utils
 from sg2im.training.checkpoint import (checkpoint_paths, fingerprint, fingerprint_params, load_checkpoint,
-                                       new_checkpoint, param_differences, remove_stale_temps, rng_state,
+                                       new_checkpoint, param_differences, rng_state,
                                        save_checkpoint_pair, set_rng_state, strip_checkpoint, atomic_torch_save)
 from sg2im.training.history import write_json, write_loss_csv, write_loss_png
 from sg2im.training.sampler import ResumableDistributedSampler
