@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = load_params("evaluate", PARAMS, argv, description=__doc__.split("\n")[0])
     from sg2im.errors import ParamsError
     from sg2im.atomic import atomic_write_json
-    from sg2im.metrics.evaluation import evaluate_checkpoint, flatten_metrics
+    from sg2im.metrics.evaluation import evaluate_checkpoint
 
     if args.samples_per_layout < 1:
         raise ParamsError("samples_per_layout must be >= 1")

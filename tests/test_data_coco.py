@@ -6,7 +6,6 @@ import json
 import math
 import os
 import pickle
-import time
 import warnings
 from pathlib import Path
 

@@ -95,7 +95,7 @@ def test_metrics_show_and_mlflow_run(project):
     import sys
 
     summary = run_command(root, sys.executable, "-m", "sg2im.summary").stdout
-    assert f"iterations 4" in summary and "R@0.5 pred boxes" in summary and run.info.run_id in summary
+    assert "iterations 4" in summary and "R@0.5 pred boxes" in summary and run.info.run_id in summary
     assert "figure_5_coco.png" in summary and "make ui" in summary
 
 

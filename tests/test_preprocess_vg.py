@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from argparse import Namespace
 from collections import Counter, defaultdict
 from pathlib import Path

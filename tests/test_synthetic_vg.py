@@ -142,7 +142,7 @@ def test_relationships_are_true_in_the_picture(vg_big):
             p = r["predicate"].lower().strip()
             p = preds.get(p, p)
             s, o = np.array(box[s_id], float), np.array(box[o_id], float)
-            scx, scy, ocx, ocy = (s[0] + s[2]) / 2, (s[1] + s[3]) / 2, (o[0] + o[2]) / 2, (o[1] + o[3]) / 2
+            scx, scy, ocy = (s[0] + s[2]) / 2, (s[1] + s[3]) / 2, (o[1] + o[3]) / 2
             overlap = min(s[2], o[2]) - max(s[0], o[0]) > -t and min(s[3], o[3]) - max(s[1], o[1]) > -t
             if p in ("on", "standing on", "parked on", "on top of", "walking on", "riding"):
                 ok = o[1] - t <= s[3] <= o[3] + t and o[0] - t <= scx <= o[2] + t and s[1] < ocy + t

@@ -3,15 +3,12 @@ then resume; torchrun with 2 CPU processes (gloo); the command line."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
-import torch
 
 from helpers_train import REPO, PYTHON, run_train_stage, stage_env, write_params
 from sg2im.training.checkpoint import load_checkpoint

@@ -168,8 +168,8 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
 def holds(pred: str, s: np.ndarray, o: np.ndarray, s_first: bool) -> bool:
     """Whether ``subject pred object`` is true for boxes ``s``, ``o`` (x0,y0,x1,y1);
     ``s_first``: the subject is drawn before (behind) the object."""
-    sw, sh, ow, oh = s[2] - s[0], s[3] - s[1], o[2] - o[0], o[3] - o[1]
-    scx, scy, ocx, ocy = (s[0] + s[2]) / 2, (s[1] + s[3]) / 2, (o[0] + o[2]) / 2, (o[1] + o[3]) / 2
+    sh, oh = s[3] - s[1], o[3] - o[1]
+    scx, scy, ocy = (s[0] + s[2]) / 2, (s[1] + s[3]) / 2, (o[1] + o[3]) / 2
     inter = _overlap(s[0], s[2], o[0], o[2]) * _overlap(s[1], s[3], o[1], o[3])
     tol = 0.02
     if pred in SUPPORT:  # bottom of the subject rests on the object's upper part, centred over it
