@@ -5,6 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BROWSER_STAMP := $(VENV)/.browser
 export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
@@ -23,6 +24,13 @@ $(STAMP): pyproject.toml
 	  && echo "installed graphviz (dot)" ; } || echo "note: Graphviz 'dot' is not installed; scene-graph drawings need it (apt-get install graphviz)"
 	@touch $(STAMP)
 
+# The browser tests drive Debian's chromium with Playwright (Playwright's own browser download cannot run offline).
+$(BROWSER_STAMP): $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1) \
+	  && echo "installed chromium (browser tests)" ; } || echo "note: chromium is not installed; the browser tests need it (apt-get install chromium)"
+	@touch $(BROWSER_STAMP)
+
 install: $(STAMP)
 
 repro: install
@@ -30,7 +38,7 @@ repro: install
 	$(PY) -m sg2im.summary
 
 # pytest exits 5 when it collects no test; say so loudly instead of failing with no message.
-test: install
+test: install $(BROWSER_STAMP)
 	@$(PY) -m pytest -q -x --timeout=900 tests; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
@@ -40,6 +48,7 @@ test-fast: install
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-# The MLflow UI on the project's store (mlflow.db in this folder), telemetry off.
+# The MLflow UI on the project's store (mlflow.db in this folder), telemetry off, opened on the model-training view.
 ui: install
+	@echo "MLflow UI: http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath .)/mlflow.db --host 127.0.0.1 --port 5000

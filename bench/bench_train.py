@@ -15,16 +15,19 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
+from dataclasses import replace
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sg2im.config.loader import REPO_ROOT, read_section  # noqa: E402
+from sg2im.config.schema import build  # noqa: E402
+from sg2im.config.train import TrainConfig  # noqa: E402
 from sg2im.data.batch import collate_scene_graphs  # noqa: E402
-from sg2im.model import get_gan_losses  # noqa: E402
-from sg2im.params import read_section  # noqa: E402
-from sg2im.training import loop  # noqa: E402
+from sg2im.training import step as steps  # noqa: E402
+from sg2im.training.build import build_networks  # noqa: E402
+from sg2im.training.start import Start  # noqa: E402
 
 NUM_OBJECTS, NUM_PREDICATES = 184, 7
 
@@ -52,48 +55,40 @@ def synthetic_batch(batch_size: int, size: int, mask_size: int, gen: torch.Gener
     return collate_scene_graphs(items)
 
 
-def config(name: str) -> SimpleNamespace:
-    """Train args: the original defaults (stage declarations), or those overlaid with params.yaml [train]."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_train_stage", Path(__file__).resolve().parent.parent / "stages" / "train.py")
-    stage = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(stage)
-    values = {p.name: p.parse(p.default, "default") for p in stage.PARAMS}
+def config(name: str) -> TrainConfig:
+    """The original defaults (the declarations, batch 8), or params.yaml [train] (the embedded default)."""
     if name == "embedded":
-        section = read_section("train")
-        values.update({p.name: p.parse(section[p.name], "params.yaml") for p in stage.PARAMS if p.name in section})
-    else:
-        values["batch_size"] = 8
-    values["image_size"] = tuple(values["image_size"]) * (2 if len(values["image_size"]) == 1 else 1)
-    return SimpleNamespace(**values)
+        return build(TrainConfig, read_section(REPO_ROOT / "params.yaml", "train"), "params.yaml", "train")
+    cfg = TrainConfig()
+    return replace(cfg, optim=replace(cfg.optim, batch_size=8))
 
 
-def time_steps(args: SimpleNamespace, plain: bool, iters: int, warmup: int) -> float:
+def time_steps(cfg: TrainConfig, plain: bool, iters: int, warmup: int) -> float:
     torch.manual_seed(0)
     device = torch.device("cpu")
-    model, d_obj, d_img, *_ = loop.build_models(args, vocab(), device)
+    nets, _ = build_networks(cfg, vocab(), Start("fresh", None, ""), device)
+    lr = cfg.optim.learning_rate
     if plain:
-        adam = lambda m: torch.optim.Adam(m.parameters(), lr=args.learning_rate, foreach=False)  # noqa: E731
+        adam = lambda m: torch.optim.Adam(m.parameters(), lr=lr, foreach=False)  # noqa: E731
     else:
-        adam = lambda m: loop.make_adam(m, args.learning_rate)  # noqa: E731
-    optims = loop.Optims(adam(model), adam(d_obj) if d_obj else None, adam(d_img) if d_img else None)
-    nets = loop.Nets(model, d_obj, d_img)
-    g_loss, d_loss = get_gan_losses(args.gan_loss_type)
+        adam = lambda m: steps.make_adam(m, lr)  # noqa: E731
+    optims = steps.Optims(adam(nets.model), adam(nets.d_obj) if nets.d_obj else None,
+                          adam(nets.d_img) if nets.d_img else None)
     gen = torch.Generator().manual_seed(0)
-    batches = [synthetic_batch(args.batch_size, args.image_size[0], args.mask_size, gen) for _ in range(iters + warmup)]
-    original = loop.set_requires_grad
+    size, mask = cfg.model.size[0], cfg.model.mask_size
+    batches = [synthetic_batch(cfg.optim.batch_size, size, mask, gen) for _ in range(iters + warmup)]
+    original = steps.set_requires_grad
     if plain:
-        loop.set_requires_grad = lambda module, flag: None
+        steps.set_requires_grad = lambda module, flag: None
     try:
         times = []
         for i, batch in enumerate(batches):
             start = time.perf_counter()
-            loop.train_step(args, nets, optims, batch, g_loss, d_loss, loop.Timer(False, device), device)
+            steps.train_step(nets, optims, batch, cfg.losses, cfg.discriminators.gan_loss_type, cfg.discriminators.d_clip)
             if i >= warmup:
                 times.append(time.perf_counter() - start)
     finally:
-        loop.set_requires_grad = original
+        steps.set_requires_grad = original
     return statistics.median(times)
 
 
@@ -105,13 +100,14 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of {opts.iters} steps after {opts.warmup} warm-up")
     results = {}
     for name in ("original", "embedded"):
-        args = config(name)
+        cfg = config(name)
         for plain in (True, False):
-            s = time_steps(args, plain, opts.iters, opts.warmup)
+            s = time_steps(cfg, plain, opts.iters, opts.warmup)
             results[(name, plain)] = s
             label = "plain step (for-loop Adam, D not frozen)" if plain else "our step (fused Adam, D frozen in G step)"
-            print(f"{name:9s} batch {args.batch_size:2d} {args.image_size[0]}x{args.image_size[1]} "
-                  f"CRN {','.join(map(str, args.refinement_network_dims))}: {label}: {s:.3f} s/iter = {1 / s:.2f} it/s")
+            h, w = cfg.model.size
+            print(f"{name:9s} batch {cfg.optim.batch_size:2d} {h}x{w} "
+                  f"CRN {','.join(map(str, cfg.model.refinement_network_dims))}: {label}: {s:.3f} s/iter = {1 / s:.2f} it/s")
     for name in ("original", "embedded"):
         print(f"speed-up of our step over the plain step, {name}: {results[(name, True)] / results[(name, False)]:.2f}x")
     ratio = results[("original", False)] / results[("embedded", False)]

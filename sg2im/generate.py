@@ -6,7 +6,7 @@ Everything is validated and rendered in memory before the first file is written,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -14,10 +14,16 @@ import numpy as np
 import torch
 
 from sg2im.atomic import atomic_write_json, atomic_write_text
+from sg2im.config.generate import GenerateConfig
+from sg2im.device import resolve_device
 from sg2im.errors import DataError
+from sg2im.model import load_generator
 from sg2im.scene_graph import IMAGE_OBJECT, encode_scene_graphs, load_scene_graphs
-from sg2im.vis import (GraphvizMissing, deprocess_images, dot_available, draw_layout, draw_scene_graph,
-                       figure_sheet, save_png)
+from sg2im.tracking import Tracker
+from sg2im.vis.graph import dot_available, draw_scene_graph
+from sg2im.vis.images import deprocess_images, save_png
+from sg2im.vis.layout import draw_layout
+from sg2im.vis.sheet import figure_sheet
 
 
 @dataclass
@@ -147,5 +153,53 @@ def write_figures(results: list[FigureResult], out_dir: str | Path, note: str = 
 
 
 
-__all__ = ["Rendered", "render_graphs", "write_run_model_outputs", "FigureResult", "check_graphs", "render_figure",
-           "render_figures", "write_figures", "GraphvizMissing"]
+# --------------------------------------------------------------------------- the stage's work
+def what_to_render(cfg: GenerateConfig, explicit: frozenset[str]) -> GenerateConfig:
+    """A user who names a scene-graph file on the command line gets that file rendered; the paper's figure
+    sheets too only when ``--figures`` is given as well (the pipeline asks for them in params.yaml)."""
+    if "scene_graphs_json" in explicit and "figures" not in explicit and cfg.figures:
+        return replace(cfg, figures="")
+    return cfg
+
+
+def generate(cfg: GenerateConfig) -> dict:
+    """Images (+ layouts, scene-graph drawings) of ``scene_graphs_json`` and the sheets of ``figures``."""
+    graphs = load_scene_graphs(cfg.scene_graphs_json) if cfg.scene_graphs_json else None
+    model, ckpt = load_generator(cfg.checkpoint, resolve_device(cfg.device), trust_checkpoint=cfg.trust_checkpoint)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.output_dir)
+    summary: dict = {"written": [], "figures": {}}
+    if graphs is not None:
+        rendered = render_graphs(model, graphs, cfg.scene_graphs_json, cfg.draw_scene_graphs, cfg.layout_size)
+        summary["written"] = [str(p) for p in write_run_model_outputs(rendered, out)]
+        print(f"wrote {len(rendered.images)} images ({rendered.images.shape[1]}x{rendered.images.shape[2]}) "
+              f"with layouts{' and scene graphs' if cfg.draw_scene_graphs else ''} to {out}/")
+    if cfg.figures:
+        draw = dot_available()
+        note = "" if draw else "Graphviz 'dot' is not installed: sheets have no scene-graph column (apt-get install graphviz)."
+        if note:
+            print(f"WARNING: {note}", flush=True)
+        torch.manual_seed(cfg.seed)
+        results = render_figures(model, cfg.figures, draw, cfg.layout_size)
+        produced, readme = write_figures(results, out / "figures", note)
+        summary["figures"] = {r.name: r.status for r in results}
+        for r in results:
+            extra = f", {len(r.skipped_graphs)} graphs not covered" if r.skipped_graphs else ""
+            print(f"figure {r.name}: {r.status}{extra}{' - ' + r.reason if r.reason else ''}")
+        print(f"figure sheets in {out / 'figures'}/ ({len(produced)} rendered); what was skipped and why: {readme}")
+        if cfg.track:
+            log_figures(ckpt.get("mlflow_run_id"), results, out / "figures")
+    return summary
+
+
+def log_figures(run_id: str | None, results: list[FigureResult], figures_dir: Path) -> None:
+    """The figure sheets into the model's MLflow run (a run by hand gets a run of its own)."""
+    tracker = Tracker.start("generate", tags={"stage": "generate"}, run_id=run_id)
+    if not tracker.enabled:
+        return
+    for r in results:
+        if r.sheet is not None:
+            tracker.log_image(r.sheet, key=f"figures/{r.name}")
+    tracker.log_artifact(figures_dir / "README.txt", artifact_path="figures")
+    tracker.log_artifact(figures_dir / "report.json", artifact_path="figures")
+    tracker.end()

@@ -53,7 +53,7 @@ def summary_lines(root: Path) -> list[str]:
         f"MLflow runs:          {root / 'mlflow.db'} (artifacts in {root / 'mlartifacts'}), "
         f"run {train.get('mlflow_run_id') or '?'}",
         "",
-        "Browse the runs:      make ui        (MLflow on http://127.0.0.1:5000, telemetry off)",
+        "Browse the runs:      make ui        (MLflow on http://127.0.0.1:5000/#/experiments?workflowType=machine_learning)",
         "Then, in a shell:     source .venv/bin/activate   (the stages call this environment's python)",
         "All metrics:          dvc metrics show",
         "An experiment:        dvc exp run -S train.mask_loss_weight=0.2 && dvc exp show",

@@ -1,8 +1,8 @@
-"""MLflow tracking for every stage: where runs go, how they are named and tagged, rank 0 only.
+"""MLflow tracking for every stage: where runs go, the run lifecycle, names and tags, rank 0 only.
 
-    tracker = Tracker.start("train", params=vars(args), tags={"dataset": args.dataset})
-    tracker.log_metrics({"total_loss": 1.2}, step=t)
-    tracker.log_image(grid_uint8_hwc, key="val_samples", step=t)
+    tracker = open_run("train", params=flat_settings, tags={...}, reopen=checkpoint_run_id)
+    tracker.log_metrics({"loss/G/total_loss": 1.2}, step=t)
+    tracker.log_image(grid_uint8_hwc, key="samples/val", step=t)
     tracker.log_artifact("models/sg2im.pt", artifact_path="checkpoints")
     tracker.end()
 
@@ -11,15 +11,21 @@ Where runs go (:func:`tracking_uri`): ``$MLFLOW_TRACKING_URI`` when set, else th
 (DVC points it at the parent repository even inside ``dvc exp run --temp/--queue``, so those runs
 are not lost with the temporary directory) or the repository root.
 
+The lifecycle (:func:`open_run`, the one place a stage gets a run): a stage reopens the run it is told to
+(train: its own checkpoint's run on resume; strip, evaluate, generate: the evaluated model's run) only when
+that run is of the same kind, pipeline or by hand (tag ``sg2im.run_kind``); otherwise it starts a new run
+tagged with the run it belongs to (``sg2im.of_run``). So a run by hand never writes into a pipeline run.
+
 Training never stops because of tracking: when the store cannot be reached (a server that is
-down, an unwritable database) :meth:`Tracker.start` prints a warning and returns a no-op tracker;
-a logging call that fails later prints one warning and turns the tracker off.  On ranks other
-than 0 (``$RANK`` set by torchrun) the tracker is a silent no-op and MLflow is never imported.
-``SG2IM_TRACKING=0`` turns tracking off on purpose.
+down, an unwritable database) the tracker prints a warning and logs nothing; a logging call that fails
+later prints one warning and turns the tracker off. On ranks other than 0 (``$RANK`` set by torchrun) the
+tracker is a silent no-op and MLflow is never imported. ``SG2IM_TRACKING=0`` (or a stage's ``track: 0``)
+turns tracking off on purpose.
 """
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -35,9 +41,15 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 
-from sg2im.params import REPO_ROOT
+from sg2im.pipeline import REPO_ROOT, by_dvc
 
 DEFAULT_EXPERIMENT = "sg2im"
+# What MLflow's UI shows first for this experiment: a model-training experiment, not a GenAI one.
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development",
+                   "mlflow.note.content": "sg2im (Johnson et al., CVPR 2018) training runs: training and validation "
+                                          "losses under loss/, the evaluation on the test split under test/, "
+                                          "sample grids under samples/."}
+RUN_KIND = "sg2im.run_kind"  # "pipeline" (run by DVC) or "hand"
 HEALTH_TIMEOUT_S = 2.0
 
 
@@ -82,6 +94,19 @@ def git_commit(cwd: Path | None = None) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+def run_kind() -> str:
+    """``pipeline`` when DVC runs this stage, else ``hand``."""
+    return "pipeline" if by_dvc() else "hand"
+
+
+def _find_run(client: Any, run_id: str) -> Any:
+    try:
+        run = client.get_run(run_id)
+    except Exception:  # noqa: BLE001 - unknown or deleted
+        return None
+    return run if run.info.lifecycle_stage == "active" else None
 
 
 def dvc_tags() -> dict[str, str]:
@@ -140,6 +165,7 @@ class Tracker:
     def __init__(self, client: Any = None, run_id: str | None = None, uri: str | None = None,
                  experiment_id: str | None = None) -> None:
         self._client = client
+        self.reopened = False
         self.run_id = run_id
         self.uri = uri
         self.experiment_id = experiment_id
@@ -160,12 +186,11 @@ class Tracker:
     def start(cls, run_name: str | None, params: Mapping[str, Any] | None = None,
               tags: Mapping[str, Any] | None = None, run_id: str | None = None,
               experiment: str = DEFAULT_EXPERIMENT) -> "Tracker":
-        """Start a run (or reopen ``run_id``) in ``experiment`` of the store of :func:`tracking_uri`.
-
-        The run is named ``$DVC_EXP_NAME`` when DVC runs an experiment, else ``run_name``, else
-        ``<stage>-<date-time>``.  Tags: git commit, dataset (from ``params['dataset']`` unless
-        given), the DVC experiment name/baseline/stage/root when set, plus ``tags``.
-        """
+        """The run of a stage in ``experiment`` of the store of :func:`tracking_uri`: ``run_id`` reopened when
+        it exists and is of this process's kind (pipeline or by hand), else a new run (tagged ``sg2im.of_run``
+        with ``run_id``) named ``$DVC_EXP_NAME`` when DVC runs an experiment, else ``run_name``, else
+        ``<stage>-<date-time>``. New runs get ``params`` and the tags: git commit, the run's kind, the dataset
+        (from ``params['dataset']``), the DVC experiment name/baseline/stage/root when set, plus ``tags``."""
         if process_rank() != 0:
             return cls()
         if os.environ.get("SG2IM_TRACKING", "1").strip().lower() in ("0", "false", "off", "no"):
@@ -198,16 +223,22 @@ class Tracker:
         else:
             client = MlflowClient(tracking_uri=uri)
             experiment_id = cls._experiment_id(client, experiment, None)
-
+        kind = run_kind()
         if run_id:
-            client.get_run(run_id)  # raises if unknown
-            client.update_run(run_id, status="RUNNING")
-            print(f"MLflow: continuing run {run_id} in {uri}", flush=True)
-            return cls(client, run_id, uri, experiment_id)
+            existing = _find_run(client, run_id)
+            if existing is not None and existing.data.tags.get(RUN_KIND, "pipeline") == kind:
+                client.update_run(run_id, status="RUNNING")
+                print(f"MLflow: continuing run {run_id} in {uri}", flush=True)
+                tracker = cls(client, run_id, uri, experiment_id)
+                tracker.reopened = True
+                return tracker
+            why = "is not in the store" if existing is None else f"is a {existing.data.tags.get(RUN_KIND, 'pipeline')} run"
+            print(f"MLflow: run {run_id} {why}; this {kind} run gets a run of its own", flush=True)
+            tags = {"sg2im.of_run": run_id, **tags}
 
         stage = os.environ.get("DVC_STAGE") or "run"
         name = os.environ.get("DVC_EXP_NAME") or run_name or f"{stage}-{time.strftime('%Y%m%d-%H%M%S')}"
-        all_tags = {**dvc_tags()}
+        all_tags = {**dvc_tags(), RUN_KIND: kind}
         commit = git_commit()
         if commit:
             all_tags["mlflow.source.git.commit"] = commit
@@ -230,18 +261,21 @@ class Tracker:
     @staticmethod
     def _experiment_id(client: Any, name: str, local_artifacts: Path | None) -> str:
         found = client.get_experiment_by_name(name)
-        if found is not None:
-            return found.experiment_id
-        # Local store: artifacts next to the database (absolute), not in the cwd (which may be a
-        # DVC temp dir).  A server decides artifact locations itself (--artifacts-destination).
-        location = local_artifacts.as_uri() if local_artifacts is not None else None
-        try:
-            return client.create_experiment(name, artifact_location=location)
-        except Exception:  # created meanwhile by another process (server stores)
+        if found is None:
+            # Local store: artifacts next to the database (absolute), not in the cwd (which may be a
+            # DVC temp dir).  A server decides artifact locations itself (--artifacts-destination).
+            location = local_artifacts.as_uri() if local_artifacts is not None else None
+            try:
+                client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)
+            except Exception:  # noqa: BLE001 - created meanwhile by another process (server stores)
+                pass
             found = client.get_experiment_by_name(name)
             if found is None:
-                raise
-            return found.experiment_id
+                raise RuntimeError(f"could not create the MLflow experiment {name!r}")
+        for key, value in EXPERIMENT_TAGS.items():
+            if found.tags.get(key) != value:
+                client.set_experiment_tag(found.experiment_id, key, value)
+        return found.experiment_id
 
     # ------------------------------------------------------------------ logging
     def _safe(self, what: str, call, *args, **kwargs) -> None:
@@ -253,14 +287,6 @@ class Tracker:
             _warn(f"{what} failed ({type(exc).__name__}: {exc}); tracking is off for the rest of "
                   "this run, training goes on.")
             self._client = None
-
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        if not self.enabled:
-            return
-        from mlflow.entities import Param
-
-        items = [Param(k, v[:6000]) for k, v in sorted(_flatten(params).items())]
-        self._safe("log_params", self._client.log_batch, self.run_id, params=items)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         if not self.enabled or not metrics:
@@ -291,6 +317,16 @@ class Tracker:
 
         items = [RunTag(k, str(v)) for k, v in tags.items()]
         self._safe("set_tags", self._client.log_batch, self.run_id, tags=items)
+
+    def log_dataset(self, name: str, digest: str, source: str, context: str = "training") -> None:
+        """Record the dataset the run reads as an MLflow dataset input (name, digest, where it is)."""
+        if not self.enabled:
+            return
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        dataset = Dataset(name=name, digest=digest[:36], source_type="local", source=json.dumps({"uri": source}))
+        entry = DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)])
+        self._safe("log_inputs", self._client.log_inputs, self.run_id, datasets=[entry])
 
     def end(self, status: str = "FINISHED") -> None:
         """Mark the run FINISHED (or FAILED / KILLED)."""

@@ -1,7 +1,6 @@
 """Tiny training configurations on the real COCO fixture (17 images), for the training tests."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -29,6 +28,7 @@ def tiny_train_params(tmp: Path, **overrides) -> dict:
         "refinement_network_dims": "16,8", "layout_noise_dim": 4, "d_obj_arch": "C4-8-2,C4-16-2",
         "d_img_arch": "C4-8-2,C4-16-2", "crop_size": 16, "print_every": 1, "checkpoint_every": 3,
         "output_dir": str(tmp / "models"), "restore_from_checkpoint": 1, "device": "cpu", "seed": 0,
+        "metrics_json": str(tmp / "metrics" / "train.json"), "plots_dir": str(tmp / "plots"),
     }
     params.update(overrides)
     return params
@@ -40,29 +40,13 @@ def write_params(tmp: Path, **overrides) -> Path:
     return path
 
 
-def stage_module(name: str):
-    spec = importlib.util.spec_from_file_location(f"_stage_{name}_under_test", REPO / "stages" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def tiny_args(tmp: Path, **overrides):
-    """Resolved train args (the stage's own parameter declarations) for a tiny run in ``tmp``."""
-    train_stage = stage_module("train")
-    from sg2im.params import load_params
+    """The tiny run's TrainConfig, read the way the stage reads it (params.yaml in ``tmp``)."""
+    from sg2im.config.loader import load_stage
+    from sg2im.config.train import TrainConfig
 
     params_file = write_params(tmp, **overrides)
-    args = load_params("train", train_stage.PARAMS, ["--params", str(params_file)])
-    train_stage.validate_args(args)
-    return args
-
-
-def outputs_in(tmp: Path):
-    from sg2im.training.loop import TrainOutputs
-
-    return TrainOutputs(metrics_json=tmp / "metrics" / "train.json", losses_csv=tmp / "plots" / "train_losses.csv",
-                        losses_png=tmp / "plots" / "train_losses.png", samples_png=tmp / "plots" / "train_samples.png")
+    return load_stage("train", TrainConfig, ["--params", str(params_file)]).config
 
 
 def stage_env(tmp: Path, **extra) -> dict:

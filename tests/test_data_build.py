@@ -8,7 +8,8 @@ from argparse import Namespace
 import pytest
 import torch
 
-from sg2im.data.build import build_loader, build_vocab_and_datasets
+from helpers_config import datasets as build_vocab_and_datasets
+from sg2im.data.build import build_loader
 from sg2im.errors import ParamsError
 from test_data_coco import make_coco
 
@@ -45,9 +46,9 @@ def test_coco_splits_val_then_test(coco_files, tmp_path, capsys):
     assert "COCO test split has 7 images, not 2048" in capsys.readouterr().out
     assert vocab == ds["train"].vocab and vocab["object_idx_to_name"][0] == "__image__"
     assert ds["train"][0][0].shape == (3, 32, 32)
-    args = coco_args(coco_files, cache_dir=None, num_train_samples=4)
+    args = coco_args(coco_files, cache_dir="", num_train_samples=4)
     assert len(build_vocab_and_datasets(args, ("train",))[1]["train"]) == 4
-    with pytest.raises(ParamsError, match="dataset must be"):
+    with pytest.raises(ParamsError, match="dataset.* must be one of"):
         build_vocab_and_datasets(coco_args(coco_files, dataset="imagenet"))
 
 
@@ -77,10 +78,11 @@ def test_vg_build_uses_whole_val_and_test_next_to_val(tmp_path):
     for split in ("train", "val", "test"):
         synthetic_h5(tmp_path / f"{split}.h5", 5, [(0, 1)])
     (tmp_path / "vocab.json").write_text(json.dumps(VOCAB))
-    args = Namespace(dataset="vg", image_size=(16, 16), num_train_samples=None, num_val_samples=1024,
+    args = Namespace(dataset="vg", image_size=(16, 16), refinement_network_dims=(8,), num_train_samples=None,
+                     num_val_samples=1024,
                      include_relationships=1, vg_image_dir=str(tmp_path / "img"), train_h5=str(tmp_path / "train.h5"),
                      val_h5=str(tmp_path / "val.h5"), vocab_json=str(tmp_path / "vocab.json"), max_objects_per_image=3,
-                     vg_use_orphaned_objects=1, mask_size=16, cache_dir=None)
+                     vg_use_orphaned_objects=1, mask_size=16, cache_dir="", test_h5=str(tmp_path / "test.h5"))
     vocab, ds = build_vocab_and_datasets(args, ("train", "val", "test"))
     assert vocab == VOCAB and set(ds) == {"train", "val", "test"}
     assert ds["test"].h5_path == str(tmp_path / "test.h5")

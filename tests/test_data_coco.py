@@ -25,7 +25,7 @@ from sg2im.data.coco import (
     sample_triples,
     seg_to_mask,
 )
-from sg2im.data.images import IMAGENET_MEAN, IMAGENET_STD
+from sg2im.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from sg2im.errors import DataError, ParamsError
 
 REPO = Path(__file__).resolve().parent.parent

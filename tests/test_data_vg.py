@@ -16,7 +16,9 @@ from PIL import Image, ImageDraw
 
 from sg2im.data.build import build_loader
 from sg2im.data.vg import VgSceneGraphDataset
-from sg2im.data.vg_preprocess import preprocess_vg, write_h5
+from helpers_config import preprocess_config
+from sg2im.data.vg_preprocess import preprocess_vg
+from sg2im.data.vg_preprocess.write import write_h5
 from sg2im.errors import DataError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +51,7 @@ def vg_real(tmp_path_factory):
         max_objects_per_image=30, max_attributes_per_image=30, min_relationship_instances=5,
         min_relationships_per_image=1, max_relationships_per_image=30,
         output_vocab_json=str(root / "vocab.json"), output_h5_dir=str(root))
-    preprocess_vg(args, log=lambda *_: None)
+    preprocess_vg(preprocess_config(args), log=lambda *_: None)
     image_data = json.loads((VG_REAL / "image_data.json").read_text())
     placeholder_jpegs(root / "images", image_data, {r["image_id"] for r in image_data})
     vocab = json.loads((root / "vocab.json").read_text())
@@ -137,11 +139,11 @@ def test_off_by_one_is_fixed(one_image):
     import json
     from types import SimpleNamespace
 
-    from sg2im.data.build import build_vocab_and_datasets
+    from helpers_config import datasets as build_vocab_and_datasets
 
     (one_image / "vocab.json").write_text(json.dumps(VOCAB))
     flags = dict(dataset="vg", vocab_json=str(one_image / "vocab.json"), train_h5=str(h5), val_h5=str(h5),
-                 vg_image_dir=str(one_image / "img"), image_size=(8, 8), cache_dir="")
+                 vg_image_dir=str(one_image / "img"), image_size=(8, 8), refinement_network_dims=(8,), cache_dir="")
     for flag, count in ((0, 10), (1, 11)):
         _, built = build_vocab_and_datasets(SimpleNamespace(**flags, vg_original_object_sampling=flag), ("train",))
         assert len(built["train"][0][1]) == count

@@ -1,4 +1,4 @@
-"""sg2im.data.download against a real HTTP server on 127.0.0.1: resume, retry, size checks, disk
+"""sg2im.data.fetch.http against a real HTTP server on 127.0.0.1: resume, retry, size checks, disk
 space, and safe, restartable zip extraction."""
 from __future__ import annotations
 
@@ -14,14 +14,9 @@ from pathlib import Path
 import pytest
 
 from local_http_server import Behaviour, serve
-from sg2im.data.download import (
-    DownloadError,
-    check_free_space,
-    download_file,
-    extract_zip,
-    extraction_complete,
-    marker_path,
-)
+from sg2im.data.fetch.archives import extract_zip, extraction_complete, marker_path
+from sg2im.data.fetch.http import DownloadError, download_file
+from sg2im.disk import check_free_space
 from sg2im.errors import DataError
 
 PAYLOAD = os.urandom(300_000)

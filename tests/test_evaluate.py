@@ -1,7 +1,6 @@
 """Stage evaluate end to end on a toy COCO-format dataset with a tiny random generator."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -16,16 +15,21 @@ from helpers_eval import make_coco_toy, make_tiny_checkpoint
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _stage():
-    spec = importlib.util.spec_from_file_location("stage_evaluate", REPO / "stages" / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+class _stage:
+    """What stages/evaluate.py does with these flags, in this process."""
+
+    @staticmethod
+    def main(argv: list[str]) -> dict:
+        from sg2im.config.evaluate import EvaluateConfig
+        from sg2im.config.loader import load_stage
+        from sg2im.metrics.report import run_evaluation
+
+        return run_evaluation(load_stage("evaluate", EvaluateConfig, argv).config)
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from sg2im.data.build import build_vocab_and_datasets
+    from helpers_config import datasets as build_vocab_and_datasets
     from sg2im.tracking import Tracker
 
     root = tmp_path_factory.mktemp("evaluate")
@@ -104,9 +108,13 @@ def test_evaluate_end_to_end(setup, capsys):
     from mlflow import MlflowClient
 
     run = MlflowClient(tracking_uri=f"sqlite:///{setup['root']}/mlflow.db").get_run(setup["run_id"])
-    assert run.data.metrics["evaluate/object_accuracy/real_crops_ceiling"] == pytest.approx(acc["real_crops_ceiling"])
-    assert "evaluate/boxes/all/predicted/R_at_0.5" in run.data.metrics
+    assert run.data.metrics["test/object_acc_real_crops"] == pytest.approx(acc["real_crops_ceiling"])
+    assert run.data.metrics["test/R_at_0.5"] == pytest.approx(metrics["boxes"]["all"]["predicted"]["R@0.5"])
+    assert "test/detail/boxes/all/predicted/R_at_0.5" in run.data.metrics
+    assert not [k for k in run.data.metrics if "classifier" in k or k.endswith(("/steps", "/lr", "/batch_size"))]
     assert run.data.tags.get("evaluate.split") == "test"
+    assert metrics["headline"]["R@0.5"] == metrics["boxes"]["all"]["predicted"]["R@0.5"]
+    assert list(metrics)[0] == "headline"
 
     # second run reuses the cached classifier and reproduces the numbers
     with pytest.MonkeyPatch.context() as mp:

@@ -1,7 +1,6 @@
 """Stage generate: run_model.py outputs, the paper's figure sheets, and malformed input."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -14,7 +13,11 @@ import torch
 from PIL import Image
 
 from helpers_eval import make_tiny_checkpoint
+from sg2im.config.generate import GenerateConfig
+from sg2im.config.loader import load_stage
 from sg2im.errors import DataError
+from sg2im.generate import generate, what_to_render
+from sg2im.vis import graph as graph_drawing
 from sg2im.scene_graph import vocab_from_names
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,11 +25,13 @@ FIGURES = sorted((REPO / "scene_graphs").glob("*.json"))
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
 
 
-def _stage():
-    spec = importlib.util.spec_from_file_location("stage_generate", REPO / "stages" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+class _stage:
+    """What stages/generate.py does with these flags, in this process."""
+
+    @staticmethod
+    def main(argv: list[str]) -> dict:
+        loaded = load_stage("generate", GenerateConfig, argv)
+        return generate(what_to_render(loaded.config, loaded.explicit))
 
 
 def _figure_vocab(drop: set[str] = frozenset()) -> dict:
@@ -171,11 +176,9 @@ def test_malformed_json_exit_code_and_message(ckpt, tmp_path):
 
 
 def test_missing_dot_fails_before_writing(ckpt, tmp_path, monkeypatch):
-    from sg2im import vis
-
-    monkeypatch.setattr(vis.shutil, "which", lambda name: None)
+    monkeypatch.setattr(graph_drawing.shutil, "which", lambda name: None)
     out = tmp_path / "out"
-    with pytest.raises(vis.GraphvizMissing, match="graphviz"):
+    with pytest.raises(graph_drawing.GraphvizMissing, match="graphviz"):
         _stage().main(["--checkpoint", str(ckpt), "--scene_graphs_json", str(REPO / "scene_graphs" / "figure_6_sheep.json"),
                        "--output_dir", str(out), "--draw_scene_graphs", "1", "--device", "cpu", "--figures", "",
                        "--params", str(tmp_path / "none.yaml")])

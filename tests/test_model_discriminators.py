@@ -6,7 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from sg2im.model import AcCropDiscriminator, PatchDiscriminator, clip_weights_, get_gan_losses
+from sg2im.model import AcCropDiscriminator, PatchDiscriminator
+from sg2im.training.losses import get_gan_losses
+from sg2im.training.step import clip_weights_
 from sg2im.scene_graph import vocab_from_names
 
 D_ARCH = "C4-64-2,C4-128-2,C4-256-2"

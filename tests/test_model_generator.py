@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from sg2im.errors import ParamsError
-from sg2im.model import AcCropDiscriminator, PatchDiscriminator, Sg2ImModel
+from sg2im.model import AcCropDiscriminator, PatchDiscriminator, build_generator
 from sg2im.scene_graph import vocab_from_names
 
 D_ARCH = "C4-64-2,C4-128-2,C4-256-2"
@@ -21,13 +21,18 @@ def tiny_vocab():
     return vocab_from_names(["sky", "grass", "sheep", "tree"], ["above", "on", "by"])
 
 
+def make_model(vocab, **kwargs):
+    """The generator of these (original-style) model_kwargs, as the original's Sg2ImModel(vocab, **kwargs)."""
+    return build_generator({"vocab": vocab, **kwargs})
+
+
 def count(module):
     return sum(p.numel() for p in module.parameters())
 
 
 def test_parameter_counts_match_the_original_default_configuration():
     vocab = coco_like_vocab()
-    g = Sg2ImModel(vocab, image_size=(64, 64), embedding_dim=128, gconv_dim=128, gconv_hidden_dim=512,
+    g = make_model(vocab, image_size=(64, 64), embedding_dim=128, gconv_dim=128, gconv_hidden_dim=512,
                    gconv_num_layers=5, mask_size=16, layout_noise_dim=32, refinement_dims=(1024, 512, 256, 128, 64))
     parts = {name: count(child) for name, child in g.named_children()}
     # computed from the original layer shapes (spec section 3.1): embeddings 185*128 + 7*128,
@@ -69,7 +74,7 @@ def test_every_generator_flag_combination_runs_forward_and_backward():
                                ["relu", "leakyrelu-0.2"])
     n = 0
     for pooling, mlp_norm, layers, mask_size, norm, act in combos:
-        g = Sg2ImModel(vocab, gconv_pooling=pooling, mlp_normalization=mlp_norm, gconv_num_layers=layers,
+        g = make_model(vocab, gconv_pooling=pooling, mlp_normalization=mlp_norm, gconv_num_layers=layers,
                        mask_size=mask_size, normalization=norm, activation=act, layout_noise_dim=2, **TINY)
         objs, triples, obj_to_img, boxes, masks = _batch(vocab, mask_size=mask_size)
         imgs, boxes_pred, masks_pred, rel_scores = g(objs, triples, obj_to_img, boxes_gt=boxes, masks_gt=masks)
@@ -90,7 +95,7 @@ def test_every_generator_flag_combination_runs_forward_and_backward():
 
 def test_gradients_reach_embeddings_through_the_image_alone():
     vocab = tiny_vocab()
-    g = Sg2ImModel(vocab, mask_size=8, **TINY)
+    g = make_model(vocab, mask_size=8, **TINY)
     objs, triples, obj_to_img, boxes, masks = _batch(vocab)
     imgs = g(objs, triples, obj_to_img, boxes_gt=boxes, masks_gt=masks)[0]
     imgs.square().mean().backward()
@@ -102,17 +107,17 @@ def test_gradients_reach_embeddings_through_the_image_alone():
 
 
 def test_relu_activation_builds_real_relus_in_the_crn():
-    g = Sg2ImModel(tiny_vocab(), activation="relu", **TINY)
+    g = make_model(tiny_vocab(), activation="relu", **TINY)
     acts = [m for m in g.refinement_net.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU))]
     assert acts and all(type(m) is nn.ReLU for m in acts)
-    g = Sg2ImModel(tiny_vocab(), activation="leakyrelu-0.2", **TINY)
+    g = make_model(tiny_vocab(), activation="leakyrelu-0.2", **TINY)
     acts = [m for m in g.refinement_net.modules() if isinstance(m, nn.LeakyReLU)]
     assert acts and all(m.negative_slope == 0.2 for m in acts)
 
 
 def test_randomly_initialised_model_gives_finite_images_from_json():
     torch.manual_seed(3)
-    g = Sg2ImModel(tiny_vocab(), mask_size=8, layout_noise_dim=4, **TINY).eval()
+    g = make_model(tiny_vocab(), mask_size=8, layout_noise_dim=4, **TINY).eval()
     graphs = [{"objects": ["sky", "grass", "sheep"], "relationships": [[0, "above", 1], [2, "on", 1]]},
               {"objects": ["tree"], "relationships": []}]
     with torch.no_grad():
@@ -124,7 +129,7 @@ def test_randomly_initialised_model_gives_finite_images_from_json():
 
 def test_degenerate_gt_boxes_give_finite_images_and_gradients():
     vocab = tiny_vocab()
-    g = Sg2ImModel(vocab, mask_size=8, **TINY)
+    g = make_model(vocab, mask_size=8, **TINY)
     objs, triples, obj_to_img, _, masks = _batch(vocab)
     boxes = torch.tensor([[0.5, 0.5, 0.5, 0.5], [0.7, 0.2, 0.3, 0.9]]).repeat(4, 1)[:7]
     imgs = g(objs, triples, obj_to_img, boxes_gt=boxes, masks_gt=masks)[0]
@@ -136,7 +141,7 @@ def test_degenerate_gt_boxes_give_finite_images_and_gradients():
 def test_default_size_forward_json_is_finite_at_64px():
     torch.manual_seed(0)
     vocab = coco_like_vocab()
-    g = Sg2ImModel(vocab, embedding_dim=128, mask_size=16, layout_noise_dim=32).eval()
+    g = make_model(vocab, embedding_dim=128, mask_size=16, layout_noise_dim=32).eval()
     with torch.no_grad():
         imgs, boxes, masks, _ = g.forward_json({"objects": ["obj1", "obj2", "obj3"],
                                                 "relationships": [[0, "pred1", 1], [2, "pred2", 1]]})
@@ -146,15 +151,15 @@ def test_default_size_forward_json_is_finite_at_64px():
 
 def test_box_activation_none_keeps_parameters_and_allows_negative_outputs():
     vocab = tiny_vocab()
-    a = Sg2ImModel(vocab, mask_size=8, mlp_normalization="batch", **TINY)
-    b = Sg2ImModel(vocab, mask_size=8, mlp_normalization="batch", box_activation="none", **TINY)
+    a = make_model(vocab, mask_size=8, mlp_normalization="batch", **TINY)
+    b = make_model(vocab, mask_size=8, mlp_normalization="batch", box_activation="none", **TINY)
     assert {k: v.shape for k, v in a.state_dict().items()} == {k: v.shape for k, v in b.state_dict().items()}
     assert isinstance(a.box_net[-1], nn.ReLU) and not isinstance(b.box_net[-1], nn.ReLU)
 
 
 def test_autocast_bf16_and_channels_last():
     vocab = tiny_vocab()
-    g = Sg2ImModel(vocab, mask_size=8, layout_noise_dim=2, **TINY)
+    g = make_model(vocab, mask_size=8, layout_noise_dim=2, **TINY)
     objs, triples, obj_to_img, boxes, masks = _batch(vocab)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         imgs = g(objs, triples, obj_to_img, boxes_gt=boxes, masks_gt=masks)[0]
@@ -176,9 +181,9 @@ def test_autocast_bf16_and_channels_last():
 def test_bad_configuration_is_a_params_error(kwargs, match):
     cfg = dict(TINY, **kwargs)
     with pytest.raises(ParamsError, match=match):
-        Sg2ImModel(tiny_vocab(), **cfg)
+        make_model(tiny_vocab(), **cfg)
 
 
 def test_unknown_kwargs_warn_like_the_original():
     with pytest.warns(UserWarning, match="vec_noise_dim"):
-        Sg2ImModel(tiny_vocab(), vec_noise_dim=0, **TINY)
+        make_model(tiny_vocab(), vec_noise_dim=0, **TINY)

@@ -11,22 +11,23 @@ from pathlib import Path
 import pytest
 
 from local_http_server import Behaviour, serve
-from sg2im.data.download import DownloadError
-from sg2im.data.official import (
+from sg2im.data.fetch.http import DownloadError
+from sg2im.config.download_coco import DownloadCocoConfig
+from sg2im.config.download_vg import DownloadVgConfig
+from sg2im.config.loader import load_stage
+from sg2im.data.fetch.coco import get_coco
+from sg2im.data.fetch.official import (
     COCO_FILES,
-    COCO_PARAMS,
     DEFAULT_BASE_URLS,
-    PARAMS,
     VG_FILES,
-    VG_PARAMS,
     estimate_needed_bytes,
     expected_size,
-    fetch_from_params,
+    fetch_from_config,
     fetch_official_coco,
     fetch_official_vg,
 )
+from sg2im.data.fetch.vg import get_vg
 from sg2im.errors import DataError, ParamsError
-from sg2im.params import load_params
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8 + b"\xff\xd9"
 
@@ -267,33 +268,33 @@ def test_unknown_base_url_key_is_an_error(tmp_path):
         fetch_official_coco(tmp_path, {"vg_base_url": "http://127.0.0.1:1"}, progress=False)
 
 
-def test_params_read_from_params_yaml_and_used_by_fetch_from_params(tmp_path):
-    assert {p.name for p in PARAMS} == {"coco_base_url", "coco_images_base_url", "vg_base_url",
-                                        "vg_images_base_url", "keep_archives", "min_free_gb", "retries"}
+def test_params_read_from_params_yaml_and_used_by_fetch_from_config(tmp_path):
     b = Behaviour(files=vg_files(tmp_path))
     with serve(b) as base:
         params = tmp_path / "params.yaml"
         params.write_text(f"download_vg:\n  vg_base_url: {base}/vg\n  vg_images_base_url: {base}/img/\n"
                           f"  keep_archives: 1\n  min_free_gb: 0\n  retries: 2\n")
-        args = load_params("download_vg", VG_PARAMS, ["--params", str(params), "--retries", "3"])
-        assert args.keep_archives is True and args.retries == 3 and args.vg_images_base_url == f"{base}/img"
-        fetch_from_params("vg", tmp_path / "vg", args, progress=False)
+        cfg = load_stage("download_vg", DownloadVgConfig, ["--params", str(params), "--retries", "3"]).config
+        assert cfg.fetch.keep_archives is True and cfg.fetch.retries == 3 and cfg.vg_images_base_url == f"{base}/img"
+        fetch_from_config("vg", tmp_path / "vg", cfg.base_urls, cfg.fetch, progress=False)
     assert (tmp_path / "vg" / "downloads" / "images2.zip").exists()
     assert (tmp_path / "vg" / "images/VG_100K_2/2.jpg").exists()
     bad = tmp_path / "bad.yaml"
     bad.write_text("download_coco:\n  coco_base_url: images.cocodataset.org\n")
     with pytest.raises(ParamsError, match="coco_base_url.*http"):
-        load_params("download_coco", COCO_PARAMS, ["--params", str(bad)])
+        load_stage("download_coco", DownloadCocoConfig, ["--params", str(bad)])
 
 
-def _stage(name: str):
-    import importlib.util
+class _stage:
+    """What stages/download_<dataset>.py does with these flags (no params file)."""
 
-    spec = importlib.util.spec_from_file_location(f"_stage_{name}", Path(__file__).resolve().parent.parent
-                                                  / "stages" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    def __init__(self, name: str):
+        self.cls, self.get = {"download_coco": (DownloadCocoConfig, get_coco),
+                              "download_vg": (DownloadVgConfig, get_vg)}[name]
+        self.name = name
+
+    def main(self, argv: list[str]) -> dict:
+        return self.get(load_stage(self.name, self.cls, [*argv, "--params", "/nonexistent/none.yaml"]).config)
 
 
 def test_download_coco_stage_official_replaces_synthetic_data_and_reruns_offline(tmp_path):

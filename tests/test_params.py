@@ -1,21 +1,32 @@
-"""The one parameter mechanism: params.yaml section < command-line flags, errors, --help."""
+"""Settings: declared once (sg2im/config), read from a params.yaml section < command-line flags; errors; --help."""
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from sg2im.params import Param, ParamsError, bool_flag, int_tuple, load_params, optional, str_tuple
+from sg2im.config.loader import load_stage
+from sg2im.config.schema import group, parse_value, setting
+from sg2im.errors import ParamsError
 
-PARAMS = [
-    Param("batch_size", 32, "Images per minibatch.", type=int, paper=32),
-    Param("image_size", (64, 64), "Output size H,W.", type=int_tuple),
-    Param("learning_rate", 1e-4, "Adam learning rate.", type=float),
-    Param("timing", False, "Print per-component times.", type=bool_flag),
-    Param("dataset", "coco", "Dataset.", choices=("coco", "vg")),
-    Param("d_clip", None, "Clip value.", type=optional(float)),
-    Param("instance_whitelist", None, "Names.", type=str_tuple),
-]
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Opt:
+    learning_rate: float = setting(1e-4, "Adam learning rate.")
+    timing: bool = setting(False, "Print per-component times.")
+
+
+@dataclass(frozen=True)
+class Cfg:
+    batch_size: int = setting(32, "Images per minibatch.", paper=32)
+    image_size: tuple[int, ...] = setting((64, 64), "Output size H,W.")
+    dataset: str = setting("coco", "Dataset.", choices=("coco", "vg"))
+    d_clip: float | None = setting(None, "Clip value.")
+    instance_whitelist: tuple[str, ...] | None = setting(None, "Names.")
+    optim: Opt = group(Opt)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -26,51 +37,69 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_yaml_values_then_flags_override(tmp_path, monkeypatch):
     monkeypatch.setenv("SG2IM_PARAMS", str(write(tmp_path, "train:\n  batch_size: 8\n  image_size: [32, 32]\n  timing: 1\n")))
-    args = load_params("train", PARAMS, [])
-    assert (args.batch_size, args.image_size, args.timing, args.learning_rate) == (8, (32, 32), True, 1e-4)
-    args = load_params("train", PARAMS, ["--batch_size", "4", "--image_size", "16,16", "--dataset", "vg"])
-    assert (args.batch_size, args.image_size, args.dataset) == (4, (16, 16), "vg")
+    run = load_stage("train", Cfg, [])
+    c = run.config
+    assert (c.batch_size, c.image_size, c.optim.timing, c.optim.learning_rate) == (8, (32, 32), True, 1e-4)
+    assert run.explicit == frozenset()
+    run = load_stage("train", Cfg, ["--batch_size", "4", "--image_size", "16,16", "--dataset", "vg"])
+    assert (run.config.batch_size, run.config.image_size, run.config.dataset) == (4, (16, 16), "vg")
+    assert run.explicit == {"batch_size", "image_size", "dataset"}
 
 
 def test_defaults_when_section_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("SG2IM_PARAMS", str(write(tmp_path, "other:\n  x: 1\n")))
-    args = load_params("train", PARAMS, [])
-    assert args.batch_size == 32 and args.d_clip is None and args.instance_whitelist is None
+    c = load_stage("train", Cfg, []).config
+    assert c.batch_size == 32 and c.d_clip is None and c.instance_whitelist is None
 
 
 def test_unknown_key_names_file_and_suggests(tmp_path, monkeypatch):
     path = write(tmp_path, "train:\n  batch_sise: 8\n")
     monkeypatch.setenv("SG2IM_PARAMS", str(path))
     with pytest.raises(ParamsError, match=r"params.yaml.*'batch_sise'.*did you mean 'batch_size'"):
-        load_params("train", PARAMS, [])
+        load_stage("train", Cfg, [])
 
 
-def test_bad_values_name_the_key(tmp_path, monkeypatch):
+def test_bad_values_name_the_key_value_and_type(tmp_path, monkeypatch):
     monkeypatch.setenv("SG2IM_PARAMS", str(write(tmp_path, "train:\n  batch_size: many\n")))
-    with pytest.raises(ParamsError, match=r"\[train.batch_size\]"):
-        load_params("train", PARAMS, [])
+    with pytest.raises(ParamsError, match=r"\[train.batch_size\]: 'many' is not a valid value.*expected integer"):
+        load_stage("train", Cfg, [])
+    monkeypatch.setenv("SG2IM_PARAMS", str(write(tmp_path, "train:\n  batch_size: 2.5\n")))
+    with pytest.raises(ParamsError, match=r"batch_size.*expected integer"):
+        load_stage("train", Cfg, [])
     monkeypatch.setenv("SG2IM_PARAMS", str(write(tmp_path, "train:\n  dataset: imagenet\n")))
     with pytest.raises(ParamsError, match="must be one of"):
-        load_params("train", PARAMS, [])
+        load_stage("train", Cfg, [])
+    monkeypatch.setenv("SG2IM_PARAMS", str(write(tmp_path, "train:\n  dataset: vg\n")))
     with pytest.raises(ParamsError, match="--timing"):
-        load_params("train", PARAMS, ["--timing", "maybe"])
+        load_stage("train", Cfg, ["--timing", "maybe"])
 
 
 def test_parsers():
-    assert bool_flag("1") is True and bool_flag(0) is False and bool_flag("false") is False
+    assert parse_value("1", bool) is True and parse_value(0, bool) is False and parse_value("false", bool) is False
     with pytest.raises(ValueError):
-        bool_flag("2")
-    assert int_tuple("1024,512,256") == (1024, 512, 256) and int_tuple([3]) == (3,)
-    assert str_tuple("cat, dog") == ("cat", "dog") and str_tuple("") is None
-    assert optional(float)("none") is None and optional(float)("0.5") == 0.5
+        parse_value("2", bool)
+    with pytest.raises(ValueError):
+        parse_value(True, int)
+    assert parse_value("1024,512,256", tuple[int, ...]) == (1024, 512, 256) and parse_value([3], tuple[int, ...]) == (3,)
+    assert parse_value("cat, dog", tuple[str, ...] | None) == ("cat", "dog")
+    assert parse_value("", tuple[str, ...] | None) is None
+    assert parse_value("none", float | None) is None and parse_value("0.5", float | None) == 0.5
 
 
 def test_every_stage_help_lists_its_params_with_values():
-    """`python stages/<stage>.py --help` works for every stage and shows params.yaml values."""
-    root = Path(__file__).resolve().parent.parent
-    stages = sorted(p for p in (root / "stages").glob("*.py"))
+    """`python stages/<stage>.py --help` works for every stage and shows, per setting, the value in effect
+    (params.yaml), the original's value and the paper's where it differs."""
+    stages = sorted(p for p in (REPO / "stages").glob("*.py"))
     assert stages, "no stage scripts"
     for script in stages:
-        out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, cwd=root, timeout=120)
+        out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, cwd=REPO, timeout=120)
         assert out.returncode == 0, f"{script.name} --help failed: {out.stderr[-2000:]}"
         assert "params.yaml" in out.stdout and "original:" in out.stdout, script.name
+    train = subprocess.run([sys.executable, str(REPO / "stages" / "train.py"), "--help"], capture_output=True,
+                           text=True, cwd=REPO, timeout=120).stdout.replace("\n", " ")
+    import re
+
+    flat = re.sub(r"\s+", " ", train)
+    assert "Mask BCE weight (0: masks weakly supervised). [params.yaml: 0.1; original: 0.0; paper: 0.1]" in flat
+    assert "Adam learning rate of G, D_obj and D_img. [params.yaml: 0.001; original: 0.0001]" in flat
+    assert "[params.yaml: 64,32,16; original: 1024,512,256,128,64]" in flat

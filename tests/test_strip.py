@@ -8,11 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from helpers_train import stage_module
+from sg2im import checkpoint as ck
+from sg2im.config.loader import load_stage
+from sg2im.config.strip import StripConfig
 from sg2im.errors import DataError, ParamsError
-from sg2im.model import Sg2ImModel, load_generator
-from sg2im.training import checkpoint as ck
+from sg2im.model import build_generator, load_generator
+from sg2im.strip import strip_all
+from sg2im.training.identity import RunIdentity, differences
 from sg2im.training.sampler import ResumableDistributedSampler
+from sg2im.training.state import PLACEHOLDERS, RunState, rng_state, set_rng_state
 
 VOCAB = {"object_idx_to_name": ["__image__", "sky", "sheep"], "object_name_to_idx": {"__image__": 0, "sky": 1, "sheep": 2},
          "pred_idx_to_name": ["__in_image__", "above"], "pred_name_to_idx": {"__in_image__": 0, "above": 1}}
@@ -27,19 +31,22 @@ def _local_store(monkeypatch, tmp_path):
 def _tiny_checkpoint() -> dict:
     kwargs = {"vocab": VOCAB, "image_size": (8, 8), "embedding_dim": 8, "gconv_dim": 8, "gconv_hidden_dim": 8,
               "gconv_num_layers": 1, "refinement_dims": (8,), "mask_size": 4, "layout_noise_dim": 2}
-    model = Sg2ImModel(**kwargs)
-    checkpoint = ck.new_checkpoint({"batch_size": 2, "image_size": (8, 8)}, VOCAB, kwargs, {"arch": "C4-8-2"}, {"arch": "C4-8-2"})
+    model = build_generator(kwargs)
+    checkpoint = {"args": {"batch_size": 2, "image_size": (8, 8)}, "vocab": VOCAB, "model_kwargs": kwargs,
+                  "d_obj_kwargs": {"arch": "C4-8-2"}, "d_img_kwargs": {"arch": "C4-8-2"}, **PLACEHOLDERS,
+                  **RunState().to_checkpoint(1, 0), "d_obj_optim_state": None, "d_img_optim_state": None}
     losses = defaultdict(list)
     losses["total_loss"].append(np.float32(1.5))  # what the original stored: defaultdict, numpy scalars
     checkpoint.update(model_state=model.state_dict(), optim_state={"state": {}, "param_groups": []},
                       d_obj_state={"w": torch.ones(2)}, d_img_state={"w": torch.zeros(2)}, losses=losses,
                       losses_ts=[1], counters={"t": 1, "epoch": 1}, mlflow_run_id="abc",
-                      rng_states=[ck.rng_state(torch.device("cpu"))], val_samples=[{"gt_img": np.zeros((1, 3, 8, 8), np.uint8)}])
+                      rng_states=[rng_state(torch.device("cpu"))], val_samples=[{"gt_img": np.zeros((1, 3, 8, 8), np.uint8)}])
     return checkpoint
 
 
 def test_pair_roundtrip_weights_only_and_original_keys(tmp_path):
-    with_model, no_model = ck.save_checkpoint_pair(_tiny_checkpoint(), tmp_path, "run")
+    with_model, no_model = ck.save_checkpoint_pair(_tiny_checkpoint(), tmp_path / "run_with_model.pt",
+                                                   tmp_path / "run_no_model.pt")
     assert with_model.name == "run_with_model.pt" and no_model.name == "run_no_model.pt"
     full = torch.load(with_model, weights_only=True)
     small = torch.load(no_model, weights_only=True)
@@ -58,9 +65,9 @@ def test_pair_roundtrip_weights_only_and_original_keys(tmp_path):
 def test_rng_state_roundtrip():
     import random
 
-    state = ck.rng_state(torch.device("cpu"))
+    state = rng_state(torch.device("cpu"))
     expected = (torch.rand(3), np.random.rand(3), random.random())
-    ck.set_rng_state(torch.load(_saved(state), weights_only=True), torch.device("cpu"))
+    set_rng_state(torch.load(_saved(state), weights_only=True), torch.device("cpu"))
     again = (torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(expected[0], again[0]) and np.array_equal(expected[1], again[1]) and expected[2] == again[2]
 
@@ -90,14 +97,20 @@ def test_failed_write_leaves_previous_file(tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".tmp-*"))
 
 
-def test_param_differences_and_fingerprint():
-    a = ck.fingerprint_params({"learning_rate": 1e-4, "image_size": (64, 64), "num_iterations": 10, "timing": 1}, 1)
-    b = ck.fingerprint_params({"learning_rate": 5e-4, "image_size": [64, 64], "num_iterations": 99, "timing": 0}, 1)
-    assert "num_iterations" not in a and "timing" not in a  # run-only keys may change on resume
-    assert ck.param_differences(a, b) == ["learning_rate: checkpoint 0.0001 != now 0.0005"]
-    assert ck.fingerprint(a) != ck.fingerprint(b)
-    assert ck.param_differences(a, dict(a)) == []
-    assert ck.param_differences(a, {**a, "world_size": 2}) == ["world_size: checkpoint 1 != now 2"]
+def test_identity_differences_one_line_per_kind():
+    saved = RunIdentity({"learning_rate": 1e-4, "image_size": [64, 64], "world_size": 1},
+                        {"sg2im/model/crn.py": "a", "sg2im/model/layout.py": "b"}, {}).to_dict()
+    same = RunIdentity({"learning_rate": 1e-4, "image_size": [64, 64], "world_size": 1},
+                       {"sg2im/model/crn.py": "a", "sg2im/model/layout.py": "b"}, {})
+    assert differences(saved, same) == []
+    other = RunIdentity({"learning_rate": 5e-4, "image_size": [64, 64], "world_size": 2},
+                        {"sg2im/model/crn.py": "c", "sg2im/new.py": "d"}, {})
+    assert differences(saved, other) == [
+        "params: learning_rate 0.0001 -> 0.0005", "params: world_size 1 -> 2", "code: sg2im/model/crn.py changed",
+        "code: sg2im/model/layout.py no longer used", "code: sg2im/new.py added"]
+    assert differences(None, same)[0].startswith("identity: the checkpoint records no run identity")
+    assert same.digests() != other.digests() and same.digests() == RunIdentity(**{k: v for k, v in saved.items()
+                                                                                   if k != "digests"}).digests()
 
 
 def test_sampler_resume_position_and_shards():
@@ -114,13 +127,16 @@ def test_sampler_resume_position_and_shards():
     assert sorted(r0 + r1) == data
 
 
+def _strip(*argv: str) -> None:
+    """What stages/strip.py does with these flags (no params file)."""
+    strip_all(load_stage("strip", StripConfig, [*argv, "--params", "/nonexistent/none.yaml"]).config)
+
+
 def test_strip_stage_keeps_what_generation_needs(tmp_path):
     src = tmp_path / "ck_with_model.pt"
     ck.atomic_torch_save(ck.to_plain(_tiny_checkpoint()), src)
-    strip = stage_module("strip")
     out = tmp_path / "sg2im.pt"
-    strip.main(["--input_checkpoint", str(src), "--output_checkpoint", str(out), "--keep_discriminators", "1",
-                "--params", str(tmp_path / "none.yaml")])
+    _strip("--input_checkpoint", str(src), "--output_checkpoint", str(out), "--keep_discriminators", "1")
     full = torch.load(out, weights_only=True)
     assert set(full) == {"args", "model_kwargs", "model_state", "mlflow_run_id", "d_obj_state", "d_obj_kwargs",
                          "d_img_state", "d_img_kwargs"}
@@ -131,24 +147,21 @@ def test_strip_stage_keeps_what_generation_needs(tmp_path):
     assert imgs.shape == (1, 3, 8, 8)
 
     small = tmp_path / "g.pt"
-    strip.main(["--input_checkpoint", str(src), "--output_checkpoint", str(small), "--keep_discriminators", "0",
-                "--params", str(tmp_path / "none.yaml")])
+    _strip("--input_checkpoint", str(src), "--output_checkpoint", str(small), "--keep_discriminators", "0")
     assert set(torch.load(small, weights_only=True)) == {"args", "model_kwargs", "model_state", "mlflow_run_id"}
 
     # --input_dir/--output_dir strip every .pt of a folder
     (tmp_path / "in").mkdir()
     ck.atomic_torch_save(ck.to_plain(_tiny_checkpoint()), tmp_path / "in" / "a.pt")
-    strip.main(["--input_dir", str(tmp_path / "in"), "--output_dir", str(tmp_path / "out"), "--params", str(tmp_path / "none.yaml")])
+    _strip("--input_dir", str(tmp_path / "in"), "--output_dir", str(tmp_path / "out"))
     assert (tmp_path / "out" / "a.pt").exists()
 
 
 def test_strip_errors_name_the_fix(tmp_path):
-    strip = stage_module("strip")
     no_model = tmp_path / "x_no_model.pt"
     ck.atomic_torch_save({"args": {}, "losses": {}}, no_model)
     with pytest.raises(DataError, match="_with_model.pt"):
-        strip.main(["--input_checkpoint", str(no_model), "--output_checkpoint", str(tmp_path / "o.pt"),
-                    "--params", str(tmp_path / "none.yaml")])
+        _strip("--input_checkpoint", str(no_model), "--output_checkpoint", str(tmp_path / "o.pt"))
     with pytest.raises(ParamsError, match="both input_dir and output_dir"):
-        strip.main(["--input_dir", str(tmp_path), "--params", str(tmp_path / "none.yaml")])
+        _strip("--input_dir", str(tmp_path))
     assert not (tmp_path / "o.pt").exists()

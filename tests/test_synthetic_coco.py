@@ -15,9 +15,9 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from sg2im.data.synthetic import coco_writer
-from sg2im.data.synthetic.coco_writer import write_coco
-from sg2im.data.synthetic.vocab import COCO_ID_BY_NAME
+from sg2im.synthetic import coco_writer
+from sg2im.synthetic.coco_writer import write_coco
+from sg2im.synthetic.vocab import COCO_ID_BY_NAME
 
 REPO = Path(__file__).resolve().parent.parent
 FIX = REPO / "tests" / "fixtures"

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sg2im.data.synthetic import vg_writer
-from sg2im.data.synthetic.vg_writer import write_vg
-from sg2im.data.synthetic.vocab import VG_OBJECT_NAMES, VG_PREDICATES
+from sg2im.synthetic import vg_writer
+from sg2im.synthetic.vg_writer import write_vg
+from sg2im.synthetic.vocab import VG_OBJECT_NAMES, VG_PREDICATES
 
 REPO = Path(__file__).resolve().parent.parent
 REAL = REPO / "tests" / "fixtures" / "vg_real"
@@ -277,7 +277,7 @@ def test_stage_and_scale_options(tmp_path):
 
 
 def test_preview_draws_both_datasets(vg, tmp_path):
-    from sg2im.data.synthetic.preview import main as preview
+    from sg2im.synthetic.preview import main as preview
 
     out = preview(["--dataset", "vg", "--root", str(vg), "--out", str(tmp_path / "vg.png"), "--num", "4"])
     with Image.open(out) as im:

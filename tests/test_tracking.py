@@ -4,18 +4,14 @@ plus a short training against a real `mlflow server`, read back through its REST
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from helpers_train import PYTHON, REPO, outputs_in, stage_env, tiny_args
-from sg2im import tracking
+from helpers_mlflow import mlflow_server
+from helpers_train import PYTHON, REPO, stage_env, tiny_args
 from sg2im.tracking import Tracker, tracking_uri
 from sg2im.training.loop import train
 
@@ -71,6 +67,29 @@ def test_local_run_roundtrip_and_reopen(clean_env, monkeypatch):
     assert (clean_env / "mlflow.db").exists()
 
 
+def test_a_hand_run_never_writes_into_a_pipeline_run(clean_env, monkeypatch):
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("DVC_STAGE", "train")
+    pipeline = Tracker.start("train", params={"dataset": "coco"})
+    pipeline.end()
+    monkeypatch.delenv("DVC_STAGE")
+    hand = Tracker.start("evaluate", params={"x": 1}, run_id=pipeline.run_id)  # a run by hand: a run of its own
+    assert hand.enabled and not hand.reopened and hand.run_id != pipeline.run_id
+    hand.log_metrics({"test/R_at_0.5": 0.5})
+    hand.end()
+    again = Tracker.start("train", run_id=hand.run_id)  # a hand run may reopen a hand run (its own resume)
+    assert again.reopened and again.run_id == hand.run_id
+    again.end()
+    client = MlflowClient(tracking_uri())
+    tags = client.get_run(hand.run_id).data.tags
+    assert tags["sg2im.run_kind"] == "hand" and tags["sg2im.of_run"] == pipeline.run_id
+    assert client.get_run(pipeline.run_id).data.tags["sg2im.run_kind"] == "pipeline"
+    assert "test/R_at_0.5" not in client.get_run(pipeline.run_id).data.metrics
+    experiment = client.get_experiment_by_name("sg2im")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
 def test_unreachable_server_and_other_ranks_are_noops(clean_env, monkeypatch, capsys):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
     tr = Tracker.start("x", params={"a": 1})
@@ -101,12 +120,6 @@ def test_parallel_first_use_of_a_fresh_database(tmp_path):
     assert len(client.search_runs([experiment.experiment_id])) == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.loads(response.read())
@@ -114,31 +127,13 @@ def _get(url: str) -> dict:
 
 @pytest.mark.slow
 def test_training_against_a_real_mlflow_server(tmp_path, monkeypatch):
-    port = _free_port()
-    server_dir = tmp_path / "server"
-    server_dir.mkdir()
-    mlflow_bin = Path(sys.executable).with_name("mlflow")
-    server = subprocess.Popen(
-        [str(mlflow_bin), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{server_dir}/mlflow.db", "--artifacts-destination", str(server_dir / "artifacts")],
-        cwd=server_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=stage_env(server_dir))
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if tracking.check_server(uri, timeout=1.0) is None:
-                break
-            assert server.poll() is None, "mlflow server exited"
-            time.sleep(0.5)
-        else:
-            pytest.fail("mlflow server did not answer /health within 60 s")
-
+    with mlflow_server(tmp_path / "server") as uri:
         work = tmp_path / "work"
         work.mkdir()
         for key in ("SG2IM_TRACKING", "RANK", "WORLD_SIZE", "DVC_EXP_NAME"):
             monkeypatch.delenv(key, raising=False)
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-        summary = train(tiny_args(work, num_iterations=2, checkpoint_every=100, print_every=1), outputs_in(work))
+        summary = train(tiny_args(work, num_iterations=2, checkpoint_every=100, print_every=1))
         run_id = summary["mlflow_run_id"]
         assert run_id
 
@@ -147,19 +142,13 @@ def test_training_against_a_real_mlflow_server(tmp_path, monkeypatch):
         assert params["batch_size"] == "4" and params["d_obj_arch"] == "C4-8-2,C4-16-2" and params["effective_batch_size"] == "4"
         assert run["info"]["status"] == "FINISHED"
         assert run["info"]["artifact_uri"].startswith("mlflow-artifacts:")
-        history = _get(f"{uri}/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key=train_total_loss")["metrics"]
+        history = _get(f"{uri}/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key=loss/G/total_loss")["metrics"]
         assert sorted(m["step"] for m in history) == [1, 2]
-        val = _get(f"{uri}/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key=val_avg_iou")["metrics"]
+        val = _get(f"{uri}/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key=loss/val/avg_iou")["metrics"]
         assert [m["step"] for m in val] == [2]
         root = [f["path"] for f in _get(f"{uri}/api/2.0/mlflow/artifacts/list?run_id={run_id}")["files"]]
         assert {"images", "checkpoints", "train"} <= set(root)
         images = [f["path"] for f in _get(f"{uri}/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=images")["files"]]
-        assert any("val_samples" in p for p in images) and any("train_samples" in p for p in images)
+        assert any("samples~val" in p for p in images) and any("samples~train" in p for p in images), images
         ckpts = [f["path"] for f in _get(f"{uri}/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=checkpoints")["files"]]
         assert ckpts == ["checkpoints/checkpoint_stripped.pt"]
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()

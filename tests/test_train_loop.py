@@ -8,9 +8,8 @@ import json
 import pytest
 import torch
 
-from helpers_train import outputs_in, tiny_args
-from sg2im.errors import ParamsError
-from sg2im.training.checkpoint import load_checkpoint
+from helpers_train import tiny_args
+from sg2im.checkpoint import read_checkpoint as load_checkpoint
 from sg2im.training.loop import train
 
 
@@ -27,7 +26,7 @@ def _ckpt(tmp_path):
 
 def test_exactly_num_iterations_outputs_and_history(tmp_path, capsys):
     # 12 training images, batch 4: 3 batches per epoch; 7 iterations end mid-epoch (the original overshot).
-    summary = train(tiny_args(tmp_path, num_iterations=7, timing=1), outputs_in(tmp_path))
+    summary = train(tiny_args(tmp_path, num_iterations=7, timing=1))
     ck = _ckpt(tmp_path)
     assert ck["counters"] == {"t": 7, "epoch": 3}
     assert ck["losses_ts"] == list(range(1, 8))
@@ -57,10 +56,10 @@ def test_exactly_num_iterations_outputs_and_history(tmp_path, capsys):
 def test_resume_is_exact(tmp_path):
     full, part = tmp_path / "full", tmp_path / "part"
     full.mkdir(), part.mkdir()
-    train(tiny_args(full, num_iterations=5, checkpoint_every=2), outputs_in(full))
+    train(tiny_args(full, num_iterations=5, checkpoint_every=2))
     # the interrupted run: stops at t=3 (end-of-run check + save), then continues to 5
-    train(tiny_args(part, num_iterations=3, checkpoint_every=2), outputs_in(part))
-    summary = train(tiny_args(part, num_iterations=5, checkpoint_every=2), outputs_in(part))
+    train(tiny_args(part, num_iterations=3, checkpoint_every=2))
+    summary = train(tiny_args(part, num_iterations=5, checkpoint_every=2))
     assert summary["start"] == "resume" and summary["iterations_this_session"] == 2
     a, b = _ckpt(full), _ckpt(part)
     assert a["losses_ts"] == b["losses_ts"] == [1, 2, 3, 4, 5]
@@ -72,7 +71,7 @@ def test_resume_is_exact(tmp_path):
 
 def test_nan_guard_skips_and_counts(tmp_path):
     args = tiny_args(tmp_path, num_iterations=3, l1_pixel_loss_weight=float("nan"), checkpoint_every=100)
-    summary = train(args, outputs_in(tmp_path))
+    summary = train(args)
     ck = _ckpt(tmp_path)
     assert summary["nan_skipped"] == 3 and ck["nan_skipped"] == 3
     assert ck["counters"]["t"] == 3
@@ -83,7 +82,7 @@ def test_nan_guard_skips_and_counts(tmp_path):
 def test_eval_switch_fresh_optimiser_and_weight_clipping(tmp_path):
     args = tiny_args(tmp_path, num_iterations=4, eval_mode_after=2, d_clip=0.01, gan_loss_type="wgan",
                      checkpoint_every=100)
-    train(args, outputs_in(tmp_path))
+    train(args)
     ck = _ckpt(tmp_path)
     g_steps = {int(s["step"]) for s in ck["optim_state"]["state"].values()}
     d_steps = {int(s["step"]) for s in ck["d_obj_optim_state"]["state"].values()}
@@ -94,38 +93,91 @@ def test_eval_switch_fresh_optimiser_and_weight_clipping(tmp_path):
         assert max(float(w.abs().max()) for w in weights) <= 0.01 + 1e-7
 
 
-def test_guard_refuses_other_params_and_dvc_experiment_starts_fresh(tmp_path, monkeypatch):
-    train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100), outputs_in(tmp_path))
-    with pytest.raises(ParamsError) as err:
-        train(tiny_args(tmp_path, num_iterations=3, learning_rate=1e-3, checkpoint_every=100), outputs_in(tmp_path))
-    message = str(err.value)
-    assert "learning_rate" in message and "0.0005" in message and "0.001" in message
-    assert "restore_from_checkpoint" in message and "checkpoint_with_model.pt" in message
-    # the checkpoint was not touched
-    assert _ckpt(tmp_path)["counters"]["t"] == 2
-    # run by DVC (`dvc exp run -S ...`, or `dvc repro` after a change) the stale checkpoint is replaced by a fresh run
+def test_another_identity_starts_fresh_and_says_what_differed(tmp_path, monkeypatch, capsys):
+    train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100))
+    capsys.readouterr()
+    # by hand or by DVC alike: a checkpoint of other parameters is not resumed; the run starts afresh, one line
+    # per difference, and the old checkpoint is replaced by the new run's
+    summary = train(tiny_args(tmp_path, num_iterations=3, learning_rate=1e-3, checkpoint_every=100))
+    out = capsys.readouterr().out
+    assert summary["start"] == "fresh" and summary["iterations_this_session"] == 3
+    assert "params: learning_rate 0.0005 -> 0.001" in out and "checkpoint_with_model.pt is not resumed" in out
+    assert _ckpt(tmp_path)["args"]["learning_rate"] == 1e-3 and _ckpt(tmp_path)["counters"]["t"] == 3
     monkeypatch.setenv("DVC_STAGE", "train")
     monkeypatch.setenv("DVC_EXP_NAME", "exp-test")
-    summary = train(tiny_args(tmp_path, num_iterations=3, learning_rate=1e-3, checkpoint_every=100), outputs_in(tmp_path))
-    assert summary["start"] == "fresh" and summary["iterations_this_session"] == 3
-    monkeypatch.delenv("DVC_EXP_NAME")
-    summary = train(tiny_args(tmp_path, num_iterations=3, learning_rate=2e-3, checkpoint_every=100), outputs_in(tmp_path))
+    summary = train(tiny_args(tmp_path, num_iterations=3, learning_rate=2e-3, checkpoint_every=100))
     assert summary["start"] == "fresh" and _ckpt(tmp_path)["args"]["learning_rate"] == 2e-3
-    # restore_from_checkpoint 0 always starts fresh
+    assert "dvc repro / dvc exp run" in capsys.readouterr().out
+    monkeypatch.delenv("DVC_EXP_NAME")
     monkeypatch.delenv("DVC_STAGE")
-    summary = train(tiny_args(tmp_path, num_iterations=2, restore_from_checkpoint=0, checkpoint_every=100),
-                    outputs_in(tmp_path))
+    # a setting that does not shape the run (identity=False) keeps the identity: resumed
+    summary = train(tiny_args(tmp_path, num_iterations=4, learning_rate=2e-3, checkpoint_every=100, print_every=2))
+    assert summary["start"] == "resume" and summary["iterations_this_session"] == 1
+    # restore_from_checkpoint 0 always starts fresh
+    summary = train(tiny_args(tmp_path, num_iterations=2, restore_from_checkpoint=0, checkpoint_every=100))
     assert summary["start"] == "fresh" and _ckpt(tmp_path)["counters"]["t"] == 2
+
+
+def test_a_checkpoint_without_identity_is_reported_and_kept_until_replaced(tmp_path, capsys):
+    import torch
+
+    train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100))
+    path = tmp_path / "models" / "checkpoint_with_model.pt"
+    old = _ckpt(tmp_path)
+    del old["identity"]
+    torch.save(old, path)
+    capsys.readouterr()
+    summary = train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100))
+    out = capsys.readouterr().out
+    assert summary["start"] == "fresh" and "records no run identity" in out and str(path) in out
+    assert "identity" in _ckpt(tmp_path)  # replaced only by the new run's checkpoint
+    path.write_bytes(b"truncated")  # an unreadable one: reported, fresh run
+    summary = train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100))
+    assert summary["start"] == "fresh" and "unreadable" in capsys.readouterr().out
+
+
+def test_a_finished_checkpoint_resumed_writes_every_output_again(tmp_path):
+    train(tiny_args(tmp_path, num_iterations=3, checkpoint_every=100))
+    before = _ckpt(tmp_path)
+    for name in ("metrics/train.json", "plots/train_losses.csv", "plots/train_losses.png", "plots/train_samples.png"):
+        (tmp_path / name).unlink()
+    summary = train(tiny_args(tmp_path, num_iterations=3, checkpoint_every=100))
+    assert summary["start"] == "resume" and summary["iterations_this_session"] == 0 and summary["iterations"] == 3
+    for name in ("metrics/train.json", "plots/train_losses.csv", "plots/train_losses.png", "plots/train_samples.png"):
+        assert (tmp_path / name).stat().st_size > 50, name
+    after = _ckpt(tmp_path)
+    assert after["losses_ts"] == before["losses_ts"] and after["counters"] == before["counters"]
+    assert all(torch.equal(after["model_state"][k], v) for k, v in before["model_state"].items())
+
+
+def test_changed_data_starts_fresh_and_a_touched_file_does_not(tmp_path, capsys):
+    import os
+    import shutil
+
+    from helpers_train import FIXTURE
+
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURE, data)
+    files = {"coco_train_instances_json": str(data / "annotations" / "instances_train2017.json"),
+             "coco_val_instances_json": str(data / "annotations" / "instances_train2017.json")}
+    train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100, **files))
+    ann = data / "annotations" / "instances_train2017.json"
+    os.utime(ann, (1e9, 1e9))  # new modification time, same bytes: the same run
+    assert train(tiny_args(tmp_path, num_iterations=3, checkpoint_every=100, **files))["start"] == "resume"
+    ann.write_text(ann.read_text().replace('"iscrowd": 0', '"iscrowd":0'))  # other bytes
+    capsys.readouterr()
+    assert train(tiny_args(tmp_path, num_iterations=3, checkpoint_every=100, **files))["start"] == "fresh"
+    assert f"data: {ann} changed" in capsys.readouterr().out
 
 
 def test_checkpoint_start_from_loads_generator_only(tmp_path):
     src, dst = tmp_path / "src", tmp_path / "dst"
     src.mkdir(), dst.mkdir()
-    train(tiny_args(src, num_iterations=2, checkpoint_every=100), outputs_in(src))
+    train(tiny_args(src, num_iterations=2, checkpoint_every=100))
     source = str(src / "models" / "checkpoint_with_model.pt")
     # the generator comes from the checkpoint's model_kwargs (as the original), not from this run's G flags
     summary = train(tiny_args(dst, num_iterations=1, checkpoint_start_from=source, checkpoint_every=100,
-                              learning_rate=0.0, gconv_dim=8, embedding_dim=8), outputs_in(dst))
+                              learning_rate=0.0, gconv_dim=8, embedding_dim=8))
     assert summary["start"] == "start_from"
     a, b = load_checkpoint(source), _ckpt(dst)
     assert b["counters"]["t"] == 1 and b["losses_ts"] == [1]
@@ -137,13 +189,13 @@ def test_checkpoint_start_from_loads_generator_only(tmp_path):
                    if a["d_img_state"][k].dtype.is_floating_point)  # fresh discriminators
     # killed and restarted with the same parameters, it resumes its own checkpoint (not the source again)
     summary = train(tiny_args(dst, num_iterations=2, checkpoint_start_from=source, checkpoint_every=100,
-                              learning_rate=0.0, gconv_dim=8, embedding_dim=8), outputs_in(dst))
+                              learning_rate=0.0, gconv_dim=8, embedding_dim=8))
     assert summary["start"] == "resume" and _ckpt(dst)["losses_ts"] == [1, 2]
 
 
 def test_unreachable_tracking_server_training_goes_on(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SG2IM_TRACKING", "1")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens on the discard port
-    summary = train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100), outputs_in(tmp_path))
+    summary = train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100))
     assert summary["iterations"] == 2 and summary["mlflow_run_id"] is None
     assert "training goes on WITHOUT MLflow" in capsys.readouterr().err

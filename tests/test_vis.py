@@ -6,18 +6,20 @@ import pytest
 import torch
 from PIL import Image
 
-from sg2im import vis
+from sg2im.imagenet import IMAGENET_MEAN
+from sg2im.vis import graph, images, layout
+from sg2im.vis import sheet as sheets
 
 
 def test_deprocess_rescales_each_image_to_full_range():
     imgs = torch.randn(2, 3, 4, 5)
-    out = vis.deprocess_images(imgs)
+    out = images.deprocess_images(imgs)
     assert out.shape == (2, 4, 5, 3) and out.dtype == np.uint8
     for img in out:
         assert img.min() == 0 and img.max() == 255
     # without rescale a normalised mid-grey comes back as the ImageNet mean
-    zeros = vis.deprocess_images(torch.zeros(1, 3, 2, 2), rescale=False)
-    assert zeros[0, 0, 0].tolist() == [int(255 * m) for m in vis.IMAGENET_MEAN]  # truncated, as the original
+    zeros = images.deprocess_images(torch.zeros(1, 3, 2, 2), rescale=False)
+    assert zeros[0, 0, 0].tolist() == [int(255 * m) for m in IMAGENET_MEAN]  # truncated, as the original
 
 
 def test_draw_layout_colours_masks_inside_boxes_only():
@@ -26,24 +28,24 @@ def test_draw_layout_colours_masks_inside_boxes_only():
     masks[0] = 1.0  # full mask for object 0
     masks[1, :2, :2] = 1.0  # top-left quarter of object 1's box
     masks[2] = 1.0  # __image__ is hidden
-    img = vis.draw_layout(["sky", "sheep", "__image__"], boxes, masks, size=64, show_labels=False, show_boxes=False)
+    img = layout.draw_layout(["sky", "sheep", "__image__"], boxes, masks, size=64, show_labels=False, show_boxes=False)
     assert img.shape == (64, 64, 3)
     white = np.array([255, 255, 255])
     assert not np.array_equal(img[16, 16], white)  # object 0 coloured
     assert not np.array_equal(img[38, 38], white)  # object 1, top-left of its mask
     assert np.array_equal(img[60, 60], white)  # outside object 1's mask
     assert np.array_equal(img[10, 50], white)  # no box there (and __image__ not drawn)
-    c0, c1 = vis.object_colors(2)
+    c0, c1 = images.object_colors(2)
     assert not np.array_equal(c0, c1)
 
 
 def test_draw_layout_with_labels_and_without_masks():
-    img = vis.draw_layout(["grass"], torch.tensor([[0.1, 0.5, 0.9, 1.0]]), None, size=128)
+    img = layout.draw_layout(["grass"], torch.tensor([[0.1, 0.5, 0.9, 1.0]]), None, size=128)
     assert img.shape == (128, 128, 3) and (img != 255).any()
 
 
 def test_scene_graph_dot_text_hides_dummies_and_uses_colours():
-    text = vis.scene_graph_dot(["sky", "grass", "__image__"],
+    text = graph.scene_graph_dot(["sky", "grass", "__image__"],
                                [[0, "above", 1], [0, "__in_image__", 2], [1, 'say "hi"', 0]])
     assert "lightpink1" in text and "lightblue1" in text and "rankdir=TD" in text
     assert "__image__" not in text and "__in_image__" not in text
@@ -56,13 +58,13 @@ def test_decode_uses_pred_idx_to_name():
     vocab = {"object_idx_to_name": ["__image__", "sky", "grass"],
              "pred_idx_to_name": ["__in_image__", "above"],
              "pred_name_to_idx": {"__in_image__": 0, "above": 1}}
-    names, rels = vis.decode_scene_graph(torch.tensor([1, 2, 0]), torch.tensor([[0, 1, 1], [0, 0, 2]]), vocab)
+    names, rels = graph.decode_scene_graph(torch.tensor([1, 2, 0]), torch.tensor([[0, 1, 1], [0, 0, 2]]), vocab)
     assert names == ["sky", "grass", "__image__"] and rels == [[0, "above", 1], [0, "__in_image__", 2]]
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
 def test_draw_scene_graph_with_dot():
-    img = vis.draw_scene_graph(["sky", "grass", "sheep"], [[0, "above", 1], [2, "standing on", 1]])
+    img = graph.draw_scene_graph(["sky", "grass", "sheep"], [[0, "above", 1], [2, "standing on", 1]])
     assert img.ndim == 3 and img.shape[2] == 3 and img.shape[0] > 50
     assert (img == 255).all(-1).mean() > 0.3  # white background
     pink = np.array([255, 174, 185])  # lightpink1
@@ -70,19 +72,19 @@ def test_draw_scene_graph_with_dot():
 
 
 def test_missing_dot_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(vis.shutil, "which", lambda name: None)
-    with pytest.raises(vis.GraphvizMissing, match="apt-get install graphviz"):
-        vis.draw_scene_graph(["a"], [])
+    monkeypatch.setattr(graph.shutil, "which", lambda name: None)
+    with pytest.raises(graph.GraphvizMissing, match="apt-get install graphviz"):
+        graph.draw_scene_graph(["a"], [])
 
 
 def test_figure_sheet_and_grid(tmp_path):
     sg = np.zeros((100, 300, 3), np.uint8)
     layout = np.full((64, 64, 3), 128, np.uint8)
     img = np.full((32, 32, 3), 200, np.uint8)
-    sheet = vis.figure_sheet([[sg, layout, img], [None, layout, img]], height=64)
+    sheet = sheets.figure_sheet([[sg, layout, img], [None, layout, img]], height=64)
     assert sheet.shape[0] == 24 + 2 * (64 + 8) + 8
-    grid = vis.image_grid(np.stack([img] * 5), nrow=3, pad=2)
+    grid = images.image_grid(np.stack([img] * 5), nrow=3, pad=2)
     assert grid.shape == (2 * 32 + 3 * 2, 3 * 32 + 4 * 2, 3)
-    path = vis.save_png(grid, tmp_path / "sub" / "grid.png")
+    path = images.save_png(grid, tmp_path / "sub" / "grid.png")
     assert np.array_equal(np.asarray(Image.open(path)), grid)
     assert not list((tmp_path / "sub").glob(".*tmp"))

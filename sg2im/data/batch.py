@@ -1,4 +1,4 @@
-"""Batching of scene graphs (spec section 2.5).
+"""Batching of scene graphs (the original sg2im/data/utils.py collate functions).
 
 All objects of a batch are concatenated; triple subject/object indices are offset by the
 cumulative object count so that they index the concatenated ``objs``; ``obj_to_img[i] = n`` maps

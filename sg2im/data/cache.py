@@ -24,7 +24,6 @@ import numpy as np
 
 from sg2im.errors import DataError
 
-DEFAULT_CACHE_DIR = "data/cache"
 CACHE_FORMAT = 1  # bump when the layout of any cache changes
 
 

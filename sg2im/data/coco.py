@@ -1,4 +1,4 @@
-"""COCO 2017 + COCO-Stuff scene graphs (spec section 2.4), as the original ``CocoSceneGraphDataset``.
+"""COCO 2017 + COCO-Stuff scene graphs, as the original ``CocoSceneGraphDataset`` (sg2im/data/coco.py of github.com/google/sg2im).
 
 Per image: the kept instance then stuff annotations (box area > ``min_object_size`` of the
 image, whitelisted category, no ``other`` unless ``include_other``), 3..8 of them, plus the
@@ -25,7 +25,7 @@ import json
 import math
 import os
 import warnings
-from collections import Counter, defaultdict
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
@@ -35,11 +35,12 @@ import pycocotools.mask as mask_utils
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
 from sg2im.data.cache import CacheWriter, MappedCacheMixin, cache_key, cache_path, load_cache
 from sg2im.data.images import load_resized, normalize_uint8
+from sg2im.data.skips import SkipCounter
 from sg2im.errors import DataError, DataWarning, ParamsError
+from sg2im.progress import progress
 
 COCO_PREDICATES = ["__in_image__", "left of", "right of", "above", "below", "inside", "surrounding"]
 _PRED = {name: i for i, name in enumerate(COCO_PREDICATES)}
@@ -157,26 +158,6 @@ def _load_json(path: str | os.PathLike, what: str) -> dict:
     return data
 
 
-class _SkipCounter:
-    """Counts skipped records by reason, with one example each, for a single summary warning."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self.examples: dict[str, str] = {}
-
-    def add(self, reason: str, example: str) -> None:
-        self.counts[reason] += 1
-        self.examples.setdefault(reason, example)
-
-    def summary(self) -> str:
-        parts = [f"{n} {reason} (e.g. {self.examples[reason]})" for reason, n in self.counts.most_common()]
-        return f"skipped {sum(self.counts.values())} annotations: " + "; ".join(parts)
-
-    def warn(self) -> None:
-        if self.counts:
-            warnings.warn(self.summary(), DataWarning, stacklevel=3)
-
-
 def _valid_segmentation(seg: Any) -> bool:
     if isinstance(seg, list):
         return len(seg) > 0 and all(isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0 for p in seg)
@@ -269,7 +250,7 @@ class CocoSceneGraphDataset(MappedCacheMixin, Dataset):
         f = self._filters
         instances = _load_json(instances_json, "instances JSON")
         stuff = _load_json(stuff_json, "stuff JSON") if stuff_json else None
-        skips = _SkipCounter()
+        skips = SkipCounter()
 
         image_ids: list[int] = []
         filenames: dict[int, str] = {}
@@ -348,7 +329,7 @@ class CocoSceneGraphDataset(MappedCacheMixin, Dataset):
         self.image_ids = kept[self.skip_samples:end]
         self._filenames = [filenames[i] for i in self.image_ids]
         self._objects = [objects[i] for i in self.image_ids]
-        self.skipped = dict(skips.counts)
+        self.skipped = skips.counts
         skips.warn()
 
     # ---------------------------------------------------------------- per-image decoding
@@ -400,8 +381,8 @@ class CocoSceneGraphDataset(MappedCacheMixin, Dataset):
 
             workers = max(1, min(4, os.cpu_count() or 1))
             with ThreadPoolExecutor(workers) as pool:
-                for _ in tqdm(pool.map(work, range(n)), total=n, desc=f"caching {n} COCO images",
-                              unit="img", mininterval=2.0, disable=n < 200):
+                for _ in progress(pool.map(work, range(n)), total=n, desc=f"caching {n} COCO images",
+                                  unit="img", min_items=200):
                     pass
             if errors:
                 shown = "\n  ".join(sorted(errors)[:10])

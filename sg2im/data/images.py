@@ -1,4 +1,4 @@
-"""Image loading, resizing and ImageNet (de)normalisation, as in the original sg2im/data/utils.py.
+"""Image loading and resizing, as in the original sg2im/data/utils.py.
 
 Images are PIL-loaded, converted to RGB, then resized to (W, H) with BILINEAR (aspect ratio not
 kept, no crop, no flip), scaled to [0, 1] and ImageNet-normalised.  ``load_resized`` returns the
@@ -14,13 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from sg2im import imagenet
 from sg2im.errors import DataError
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-_MEAN = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(3, 1, 1)
-_STD = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(3, 1, 1)
 
 
 def load_resized(path: str | Path, image_size: Sequence[int], what: str = "") -> tuple[np.ndarray, tuple[int, int]]:
@@ -49,36 +44,4 @@ def normalize_uint8(pixels: np.ndarray | torch.Tensor, normalize: bool = True) -
     ImageNet-normalised if ``normalize`` (torchvision ToTensor + Normalize semantics)."""
     t = torch.from_numpy(np.array(pixels, dtype=np.uint8)) if isinstance(pixels, np.ndarray) else pixels  # copy: mmap is read-only
     t = t.movedim(-1, -3).float().div_(255.0)
-    if normalize:
-        t = t.sub_(_MEAN).div_(_STD)
-    return t.contiguous()
-
-
-def imagenet_preprocess(x: torch.Tensor) -> torch.Tensor:
-    """Normalise a (..., 3, H, W) float image in [0, 1] with the ImageNet mean/std."""
-    return (x - _MEAN.to(x)) / _STD.to(x)
-
-
-def rescale(x: torch.Tensor) -> torch.Tensor:
-    """Min-max rescale to [0, 1] (the original ``rescale``); a constant image maps to 0."""
-    lo, hi = x.min(), x.max()
-    return (x - lo) / (hi - lo).clamp_min(1e-12)
-
-
-def imagenet_deprocess(x: torch.Tensor, rescale_image: bool = True) -> torch.Tensor:
-    """Invert :func:`imagenet_preprocess` for one (3, H, W) image; optionally min-max rescale."""
-    x = x * _STD.to(x) + _MEAN.to(x)
-    return rescale(x) if rescale_image else x
-
-
-def imagenet_deprocess_batch(imgs: torch.Tensor, rescale: bool = True) -> torch.Tensor:
-    """(N, 3, H, W) normalised float -> (N, 3, H, W) uint8 in [0, 255] (per-image rescale as the
-    original ``imagenet_deprocess_batch``)."""
-    imgs = imgs.detach().cpu().float()
-    x = imgs * _STD + _MEAN
-    if rescale:
-        flat = x.flatten(1)
-        lo = flat.min(1).values.view(-1, 1, 1, 1)
-        hi = flat.max(1).values.view(-1, 1, 1, 1)
-        x = (x - lo) / (hi - lo).clamp_min(1e-12)
-    return x.mul(255).clamp(0, 255).to(torch.uint8)
+    return (imagenet.normalize(t) if normalize else t).contiguous()

@@ -1,4 +1,4 @@
-"""Visual Genome scene graphs from the preprocessed HDF5 files (spec section 2.3).
+"""Visual Genome scene graphs from the preprocessed HDF5 files (the original ``VgSceneGraphDataset``).
 
 Items are ``(image (3,H,W), objs (O,), boxes (O,4), None, triples (T,3))``: up to
 ``max_objects - 1`` real objects (those in relationships first, randomly sub-sampled; topped up
@@ -27,11 +27,11 @@ import h5py
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
 from sg2im.data.cache import CacheWriter, MappedCacheMixin, cache_key, cache_path, load_cache
 from sg2im.data.images import load_resized, normalize_uint8
 from sg2im.errors import DataError
+from sg2im.progress import progress
 
 _NEEDED = ("object_names", "object_boxes", "objects_per_image", "relationship_subjects",
            "relationship_predicates", "relationship_objects", "relationships_per_image")
@@ -140,8 +140,8 @@ class VgSceneGraphDataset(MappedCacheMixin, Dataset):
                     errors.append(str(exc))
 
             with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
-                for _ in tqdm(pool.map(work, range(n)), total=n, desc=f"caching {n} VG images", unit="img",
-                              mininterval=2.0, disable=n < 200):
+                for _ in progress(pool.map(work, range(n)), total=n, desc=f"caching {n} VG images", unit="img",
+                                  min_items=200):
                     pass
             if errors:
                 shown = "\n  ".join(sorted(errors)[:10])

@@ -17,6 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from sg2im.checkpoint import atomic_torch_save, read_checkpoint
+from sg2im.errors import DataError
+from sg2im.progress import progress as progress_bar
+
 CropFn = Callable[[Tensor, Tensor, Tensor, int], Tensor]
 
 
@@ -107,9 +111,7 @@ def train_crop_classifier(
     recent_correct, recent_total, loss_value = 0, 0, float("nan")
     iterator = range(steps)
     if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(iterator, desc="crop classifier", unit="step", leave=False)
+        iterator = progress_bar(iterator, desc="crop classifier", unit="step", leave=False)
     for step in iterator:
         idx = torch.randint(num_objs, (min(batch_size, num_objs),), generator=gen)
         b = jitter_boxes(boxes[idx].float(), jitter, gen).to(device)
@@ -161,24 +163,17 @@ def classify_crops(model: CropClassifier, crops: Tensor, batch_size: int = 512) 
 
 def save_classifier(path, model: CropClassifier, key: str, extra: dict) -> None:
     """Atomically save the classifier with its cache key and extra tensors/values."""
-    from sg2im.atomic import atomic_write
-
     state = {"key": key, "num_classes": model.num_classes, "width": model.width, "state": model.state_dict(), **extra}
-    atomic_write(path, lambda handle: torch.save(state, handle))
+    atomic_torch_save(state, path)
 
 
 def load_cached_classifier(path, key: str) -> tuple[CropClassifier, dict] | None:
     """The cached classifier if ``path`` exists and was saved under ``key``; else None."""
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.is_file():
-        return None
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - an unreadable cache is simply rebuilt
+        data = read_checkpoint(path)
+    except DataError:  # missing or unreadable: the cache is simply rebuilt
         return None
-    if not isinstance(data, dict) or data.get("key") != key:
+    if data.get("key") != key:
         return None
     model = CropClassifier(int(data["num_classes"]), int(data["width"]))
     model.load_state_dict(data["state"])

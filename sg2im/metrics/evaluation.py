@@ -24,74 +24,30 @@ import json
 import math
 import os
 import time
-from argparse import Namespace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
-from sg2im.errors import DataError, ParamsError
+from sg2im.config.evaluate import EvaluateConfig
+from sg2im.config.schema import flatten, plain
+from sg2im.config.train import TrainConfig
+from sg2im.device import resolve_device
+from sg2im.errors import DataError
+from sg2im.imagenet import normalize, real_pixels, saved_pixels
 from sg2im.metrics.boxes import box_metrics, class_mean_boxes, per_category_std
 from sg2im.metrics.classifier import (classify_crops, load_cached_classifier, save_classifier,
                                       train_crop_classifier)
 from sg2im.metrics.diversity import DiversityAccumulator
 from sg2im.metrics.fid import frechet_distance_from_features
 from sg2im.metrics.inception import NOT_COMPUTED, inception_score, load_inception
-from sg2im.vis import IMAGENET_MEAN, IMAGENET_STD
+from sg2im.progress import progress
 
 MODES = ("pred_layout", "gt_layout")
 COCO_MAX_THING_ID = 90  # COCO category ids 1..90 are things (instances), 92..182 stuff, 183 other
-# Checkpoint args that shape the data the classifier and the baseline are trained on.
-_DATA_ARG_PREFIXES = ("dataset", "image_size", "coco_", "vg_", "train_h5", "val_h5", "test_h5", "vocab_json",
-                      "instance_whitelist", "stuff_whitelist", "min_object", "min_objects", "max_objects",
-                      "num_train_samples", "num_val_samples", "include_other", "synthetic")
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> cuda if available else cpu; 'gpu'/'cuda' fall back to CPU with a warning."""
-    name = (name or "auto").lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name in ("gpu", "cuda") or name.startswith("cuda:"):
-        if torch.cuda.is_available():
-            return torch.device("cuda" if name == "gpu" else name)
-        print("WARNING: CUDA not available, falling back to CPU", flush=True)
-        return torch.device("cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    raise ParamsError(f"device must be auto, cpu, gpu or cuda, got {name!r}")
-
-
-# --------------------------------------------------------------------------- pixels
-def _norm_tensors(device: torch.device) -> tuple[Tensor, Tensor]:
-    mean = torch.tensor(IMAGENET_MEAN, device=device)[None, :, None, None]
-    std = torch.tensor(IMAGENET_STD, device=device)[None, :, None, None]
-    return mean, std
-
-
-def saved_pixels(imgs: Tensor) -> Tensor:
-    """Generated (N, 3, H, W), ImageNet-normalised -> [0, 1] as saved to PNG (per-image min-max
-    stretch, truncation to uint8 as the original ``imagenet_deprocess_batch``)."""
-    mean, std = _norm_tensors(imgs.device)
-    x = imgs.float() * std + mean
-    lo = x.amin(dim=(1, 2, 3), keepdim=True)
-    hi = x.amax(dim=(1, 2, 3), keepdim=True)
-    x = (x - lo) / (hi - lo).clamp(min=1e-12)
-    return (x * 255).clamp(0, 255).floor() / 255
-
-
-def real_pixels(imgs: Tensor) -> Tensor:
-    """Real dataset images (ImageNet-normalised) -> [0, 1]."""
-    mean, std = _norm_tensors(imgs.device)
-    return (imgs.float() * std + mean).clamp(0, 1)
-
-
-def normalize(pixels: Tensor) -> Tensor:
-    mean, std = _norm_tensors(pixels.device)
-    return (pixels - mean) / std
 
 
 # --------------------------------------------------------------------------- helpers
@@ -113,23 +69,23 @@ def _vocab_signature(vocab: dict) -> tuple:
     return (tuple(vocab["object_idx_to_name"]), tuple(vocab["pred_idx_to_name"]))
 
 
-def _data_args(args: dict) -> dict:
-    return {k: args[k] for k in sorted(args) if k.startswith(_DATA_ARG_PREFIXES)}
+def _data_settings(train: TrainConfig) -> dict:
+    """The settings that shape the data the classifier and the baseline learn from."""
+    skip = {"loader_num_workers", "cache_dir", "shuffle_val"}
+    data = {k: plain(v) for k, v in flatten(train.data).items() if k not in skip}
+    return {**data, "image_size": plain(train.model.size), "mask_size": train.model.mask_size}
 
 
-def _file_fingerprint(data_args: dict) -> dict:
-    """Size of every existing file named by the data arguments (a cheap change detector)."""
-    out = {}
-    for key, value in data_args.items():
-        if isinstance(value, str) and value and os.path.isfile(value):
-            out[key] = os.path.getsize(value)
-    return out
+def _file_fingerprint(settings: dict) -> dict:
+    """Size of every existing file named by the data settings (a cheap change detector)."""
+    return {key: os.path.getsize(value) for key, value in settings.items()
+            if isinstance(value, str) and value and os.path.isfile(value)}
 
 
-def classifier_cache_key(ckpt_args: dict, vocab: dict, settings: dict) -> str:
-    data_args = _data_args(ckpt_args)
-    blob = json.dumps({"data": data_args, "files": _file_fingerprint(data_args), "vocab": _vocab_signature(vocab),
-                       "classifier": settings, "version": 1}, sort_keys=True, default=str)
+def classifier_cache_key(train: TrainConfig, vocab: dict, settings: dict) -> str:
+    data = _data_settings(train)
+    blob = json.dumps({"data": data, "files": _file_fingerprint(data), "vocab": _vocab_signature(vocab),
+                       "classifier": settings, "version": 2}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -137,10 +93,6 @@ def _subset(dataset, n: int | None):
     if n is None or n >= len(dataset):
         return dataset
     return torch.utils.data.Subset(dataset, range(int(n)))
-
-
-def _mean(values: list[float]) -> float:
-    return float(np.mean(values)) if values else float("nan")
 
 
 def _accuracy(pred: Tensor, target: Tensor) -> float:
@@ -166,23 +118,9 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def flatten_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
-    """Numeric leaves as ``a/b/c`` keys with MLflow-safe names (``@`` -> ``_at_``)."""
-    out: dict[str, float] = {}
-    for key, value in metrics.items():
-        name = f"{prefix}{key}".replace("@", "_at_")
-        if isinstance(value, dict):
-            out.update(flatten_metrics(value, name + "/"))
-        elif isinstance(value, bool):
-            continue
-        elif isinstance(value, (int, float)) and value is not None and math.isfinite(float(value)):
-            out[name] = float(value)
-    return out
-
-
 # --------------------------------------------------------------------------- classifier
 def collect_training_objects(dataset, max_images: int, image_idx: int, batch_size: int,
-                             progress: bool = True) -> dict[str, Tensor]:
+                             show_progress: bool = True) -> dict[str, Tensor]:
     """Images (float16), real objects' classes, boxes and image index from the first
     ``max_images`` images of ``dataset``."""
     from sg2im.data.build import build_loader
@@ -191,7 +129,7 @@ def collect_training_objects(dataset, max_images: int, image_idx: int, batch_siz
     loader = build_loader(subset, batch_size=batch_size, shuffle=False, num_workers=0)
     imgs, objs, boxes, obj_to_img = [], [], [], []
     seen = 0
-    for batch in tqdm(loader, desc="classifier data (train split)", unit="batch", disable=not progress, leave=False):
+    for batch in progress(loader, desc="classifier data (train split)", unit="batch", enabled=show_progress, leave=False):
         keep = batch.objs != image_idx
         imgs.append(batch.imgs.half())
         objs.append(batch.objs[keep])
@@ -204,15 +142,15 @@ def collect_training_objects(dataset, max_images: int, image_idx: int, batch_siz
             "obj_to_img": torch.cat(obj_to_img)}
 
 
-def get_classifier(args: Namespace, ckpt_args: dict, vocab: dict, train_dataset_fn, device: torch.device,
+def get_classifier(args: EvaluateConfig, train: TrainConfig, vocab: dict, train_dataset_fn, device: torch.device,
                    image_idx: int):
     """The crop classifier and class-mean boxes: from the cache when its key matches, else trained
     now (and cached).  Returns (classifier, class_mean_boxes (C, 4), info dict)."""
-    settings = {"crop_size": args.classifier_crop_size, "steps": args.classifier_steps,
-                "batch_size": args.classifier_batch_size, "lr": args.classifier_lr, "width": args.classifier_width,
-                "jitter": args.classifier_jitter, "train_images": args.classifier_train_images, "seed": args.seed}
-    key = classifier_cache_key(ckpt_args, vocab, settings)
-    cache = Path(args.classifier_cache) if args.classifier_cache else None
+    settings = {"crop_size": args.classifier.classifier_crop_size, "steps": args.classifier.classifier_steps,
+                "batch_size": args.classifier.classifier_batch_size, "lr": args.classifier.classifier_lr, "width": args.classifier.classifier_width,
+                "jitter": args.classifier.classifier_jitter, "train_images": args.classifier.classifier_train_images, "seed": args.seed}
+    key = classifier_cache_key(train, vocab, settings)
+    cache = Path(args.classifier.classifier_cache) if args.classifier.classifier_cache else None
     if cache is not None:
         hit = load_cached_classifier(cache, key)
         if hit is not None:
@@ -220,15 +158,15 @@ def get_classifier(args: Namespace, ckpt_args: dict, vocab: dict, train_dataset_
             print(f"crop classifier: reusing {cache} (key {key})", flush=True)
             info = dict(json.loads(data.get("info", "{}")), cached=True, cache_file=str(cache), key=key)
             return model.to(device), data["class_mean_boxes"], info
-    train_data = collect_training_objects(train_dataset_fn(), args.classifier_train_images, image_idx,
+    train_data = collect_training_objects(train_dataset_fn(), args.classifier.classifier_train_images, image_idx,
                                           args.batch_size, args.progress)
     num_classes = len(vocab["object_idx_to_name"])
-    print(f"crop classifier: training {args.classifier_steps} steps on {len(train_data['objs'])} real crops "
+    print(f"crop classifier: training {args.classifier.classifier_steps} steps on {len(train_data['objs'])} real crops "
           f"from {len(train_data['imgs'])} training images", flush=True)
     model, info = train_crop_classifier(
         train_data["imgs"], train_data["objs"], train_data["boxes"], train_data["obj_to_img"], num_classes,
-        crop_size=args.classifier_crop_size, steps=args.classifier_steps, batch_size=args.classifier_batch_size,
-        lr=args.classifier_lr, width=args.classifier_width, jitter=args.classifier_jitter, seed=args.seed,
+        crop_size=args.classifier.classifier_crop_size, steps=args.classifier.classifier_steps, batch_size=args.classifier.classifier_batch_size,
+        lr=args.classifier.classifier_lr, width=args.classifier.classifier_width, jitter=args.classifier.classifier_jitter, seed=args.seed,
         device=device, progress=args.progress)
     means = class_mean_boxes(train_data["boxes"], train_data["objs"], num_classes)
     info.update(cached=False, key=key)
@@ -254,38 +192,37 @@ class _Collector:
         return torch.cat(self.lists[name]) if name in self.lists else torch.zeros(0)
 
 
-def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
+def evaluate_checkpoint(args: EvaluateConfig) -> tuple[dict, dict]:
     """Run the protocol. Returns (metrics dict for the JSON, extras: sample grids, run id)."""
     from sg2im.data.build import build_loader, build_vocab_and_datasets
-    from sg2im.model import crop_bbox_batch, load_generator
+    from sg2im.model import load_generator
+    from sg2im.model.layout import crop_bbox_batch
 
     start = time.perf_counter()
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     inception = None  # checked first: a wrong weights file fails before any long work
     inception_info: dict[str, Any] = {"status": NOT_COMPUTED}
-    if args.inception_weights:
-        inception, inception_info = load_inception(args.inception_weights, args.inception_sha256 or None, device)
+    if args.inception.inception_weights:
+        inception, inception_info = load_inception(args.inception.inception_weights, args.inception.inception_sha256 or None, device)
         inception_info["status"] = "computed"
     model, ckpt = load_generator(args.checkpoint, device, trust_checkpoint=args.trust_checkpoint)
-    ckpt_args = ckpt.get("args")
-    if not isinstance(ckpt_args, dict):
-        raise DataError(f"checkpoint {args.checkpoint} has no 'args' dict: cannot tell which dataset it was trained on")
+    # the data as the checkpoint's training read it, at the size of the generator as built (model_kwargs)
+    train = replace(TrainConfig.from_checkpoint_args(ckpt.get("args"), str(args.checkpoint)), model=model.config)
     if args.model_mode == "train":
         model.train()
     vocab = model.vocab
-    data_args = Namespace(**ckpt_args)
-    dataset_name = getattr(data_args, "dataset", "coco")
-    data_vocab, dsets = build_vocab_and_datasets(data_args, splits=(args.split,))
+    dataset_name = train.data.dataset
+    data_vocab, dsets = build_vocab_and_datasets(train.data, train.model, splits=(args.split,))
     if _vocab_signature(data_vocab) != _vocab_signature(vocab):
         raise DataError(f"checkpoint {args.checkpoint}: its vocabulary differs from the {dataset_name} data's "
                         "vocabulary; evaluate the checkpoint on the data it was trained on.")
     image_idx = int(vocab["object_name_to_idx"]["__image__"])
 
     def train_dataset():
-        return build_vocab_and_datasets(data_args, splits=("train",))[1]["train"]
+        return build_vocab_and_datasets(train.data, train.model, splits=("train",))[1]["train"]
 
-    classifier, mean_boxes, clf_info = get_classifier(args, ckpt_args, vocab, train_dataset, device, image_idx)
+    classifier, mean_boxes, clf_info = get_classifier(args, train, vocab, train_dataset, device, image_idx)
     things = thing_mask_for(vocab, dataset_name)
 
     torch.manual_seed(args.seed)  # the same noise whether or not the classifier came from the cache
@@ -293,14 +230,14 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
     loader = build_loader(test, batch_size=args.batch_size, shuffle=False, num_workers=args.loader_num_workers,
                           seed=args.seed)
     K = int(args.samples_per_layout)
-    crop = int(args.classifier_crop_size)
+    crop = int(args.classifier.classifier_crop_size)
     col = _Collector()
     diversity = {mode: DiversityAccumulator() for mode in MODES}
     uses_gt_masks = None
     sample_grid: dict[str, Tensor] = {}
     num_images = 0
     with torch.no_grad():
-        for batch in tqdm(loader, desc=f"evaluate ({args.split})", unit="batch", disable=not args.progress):
+        for batch in progress(loader, desc=f"evaluate ({args.split})", unit="batch", enabled=args.progress):
             batch = batch.to(device)
             real = batch.objs != image_idx
             o2i = batch.obj_to_img
@@ -383,10 +320,10 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
     inception_out: dict[str, Any] = dict(inception_info)
     if inception is not None:
         real_pool = col.cat("real/pool")
-        is_mean, is_std = inception_score(col.cat("real/logits"), args.inception_splits)
+        is_mean, is_std = inception_score(col.cat("real/logits"), args.inception.inception_splits)
         inception_out["real"] = {"IS_mean": is_mean, "IS_std": is_std}
         for mode in MODES:
-            is_mean, is_std = inception_score(col.cat(f"{mode}/logits"), args.inception_splits)
+            is_mean, is_std = inception_score(col.cat(f"{mode}/logits"), args.inception.inception_splits)
             inception_out[mode] = {"IS_mean": is_mean, "IS_std": is_std,
                                    "FID": _fid(real_pool, col.cat(f"{mode}/pool"))}
 
@@ -405,7 +342,7 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
             "pixels": "generated images as saved (per-image min-max stretch, uint8); real images de-normalised",
             "objects": "__image__ excluded; things = COCO category ids 1..90" if things is not None
             else "__image__ excluded; no thing/stuff split for this dataset",
-            "class_mean_baseline": f"mean training box per class over the first {clf_info.get('train_images', args.classifier_train_images)} training images",
+            "class_mean_baseline": f"mean training box per class over the first {clf_info.get('train_images', args.classifier.classifier_train_images)} training images",
             "sigma": "per-category population std of box x-centre and area, mean over categories with >= 2 boxes",
             "diversity": "mean pairwise per-pixel L1 and RMS (L2) distance in [0,1] between samples of the same graph; "
                          "crop_feature_l2: mean pairwise Euclidean distance of the classifier features of an object's crops",
@@ -423,5 +360,5 @@ def evaluate_checkpoint(args: Namespace) -> tuple[dict, dict]:
         "inception": inception_out,
     }
     metrics["protocol"]["seconds"] = round(time.perf_counter() - start, 1)
-    extras = {"samples": sample_grid, "mlflow_run_id": ckpt.get("mlflow_run_id"), "checkpoint_args": ckpt_args}
+    extras = {"samples": sample_grid, "mlflow_run_id": ckpt.get("mlflow_run_id"), "checkpoint_args": ckpt.get("args")}
     return _clean(metrics), extras

@@ -1,92 +1,48 @@
-"""The sg2im networks: generator, discriminators, losses, and checkpoint loading.
+"""The sg2im networks (original ``sg2im/model.py`` and friends), and building the generator of a checkpoint.
 
 Layout: layers.py (MLP/CNN builders, architecture strings, norms, activations), graph.py (graph
 triple convolution), layout.py (boxes/masks -> layout, crops), crn.py (cascaded refinement
-network), generator.py (Sg2ImModel), discriminators.py, losses.py.
+network), generator.py (Sg2ImModel), discriminators.py.
 """
 from __future__ import annotations
 
 import os
-import pickle
-import re
+import warnings
 from typing import Any
 
 import torch
 
-from ..errors import DataError
-from .crn import RefinementModule, RefinementNetwork
+from sg2im.checkpoint import read_checkpoint, strip_state_prefix
+from sg2im.config.model import DEPRECATED_MODEL_KWARGS, ModelConfig
+from sg2im.errors import DataError
+
 from .discriminators import AcCropDiscriminator, AcDiscriminator, PatchDiscriminator
 from .generator import Sg2ImModel
-from .graph import GraphTripleConv, GraphTripleConvNet
-from .layers import build_cnn, build_mlp, get_activation, get_normalization_2d, parse_arch
-from .layout import boxes_to_layout, crop_bbox_batch, masks_to_layout
-from .losses import clip_weights_, get_gan_losses
 
-__all__ = [
-    "Sg2ImModel", "AcCropDiscriminator", "AcDiscriminator", "PatchDiscriminator", "GraphTripleConv",
-    "GraphTripleConvNet", "RefinementModule", "RefinementNetwork", "build_cnn", "build_mlp", "parse_arch",
-    "get_activation", "get_normalization_2d", "boxes_to_layout", "masks_to_layout", "crop_bbox_batch",
-    "get_gan_losses", "clip_weights_", "build_generator", "load_generator", "strip_state_prefix",
-]
-
-_PREFIXES = ("module.", "_orig_mod.")  # DistributedDataParallel, torch.compile
+__all__ = ["Sg2ImModel", "AcCropDiscriminator", "AcDiscriminator", "PatchDiscriminator", "build_generator",
+           "load_generator"]
 
 
 def build_generator(model_kwargs: dict[str, Any]) -> Sg2ImModel:
-    """``Sg2ImModel(**model_kwargs)`` (lists from YAML/JSON accepted for the tuple fields)."""
-    kwargs = dict(model_kwargs)
-    for key in ("image_size", "refinement_dims"):
-        if key in kwargs and kwargs[key] is not None:
-            kwargs[key] = tuple(kwargs[key])
-    return Sg2ImModel(**kwargs)
-
-
-def strip_state_prefix(state: dict[str, Any]) -> dict[str, Any]:
-    """Remove ``module.`` / ``_orig_mod.`` key prefixes (DDP, torch.compile)."""
-    out = {}
-    for key, value in state.items():
-        changed = True
-        while changed:
-            changed = False
-            for prefix in _PREFIXES:
-                if key.startswith(prefix):
-                    key, changed = key[len(prefix):], True
-        out[key] = value
-    return out
-
-
-def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu", trust_checkpoint: bool = False) -> dict:
-    """torch.load a checkpoint dict; weights_only=True unless ``trust_checkpoint``."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise DataError(f"checkpoint {path} does not exist")
-    try:
-        ckpt = torch.load(path, map_location=device, weights_only=not trust_checkpoint)
-    except pickle.UnpicklingError as err:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
-        why = (f"it contains {found.group(1)}" if found
-               else "it contains objects other than tensors and plain containers, e.g. a defaultdict")
-        raise DataError(
-            f"checkpoint {path} cannot be loaded safely with weights_only=True ({why}). "
-            "If you trust the file, load it with trust_checkpoint (e.g. --trust_checkpoint 1)."
-        ) from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise DataError(f"checkpoint {path} is not a readable torch checkpoint: {err}") from None
-    if not isinstance(ckpt, dict):
-        raise DataError(f"checkpoint {path} holds a {type(ckpt).__name__}, expected a dict with model_kwargs and model_state")
-    return ckpt
+    """The generator of an original-style ``model_kwargs`` (ours or the original's; lists from YAML/JSON
+    accepted). Keys the model does not take are ignored with a warning, as the original did."""
+    config, vocab, ignored = ModelConfig.from_model_kwargs(dict(model_kwargs))
+    unexpected = [k for k in ignored if k not in DEPRECATED_MODEL_KWARGS]
+    if ignored:
+        warnings.warn(f"Sg2ImModel got unexpected kwargs (ignored): {sorted(ignored)}"
+                      + ("" if unexpected else " (deprecated keys of old checkpoints)"), stacklevel=2)
+    return Sg2ImModel(vocab, config)
 
 
 def load_generator(path: str | os.PathLike, device: torch.device | str = "cpu",
                    trust_checkpoint: bool = False) -> tuple[Sg2ImModel, dict]:
     """Build the generator of a checkpoint (full or stripped) from its ``model_kwargs`` and load
     ``model_state``. Returns (model in eval mode on ``device``, checkpoint dict)."""
-    path = os.fspath(path)
-    ckpt = load_checkpoint(path, device, trust_checkpoint)
+    ckpt = read_checkpoint(path, trust=trust_checkpoint, map_location=device)
     missing = [k for k in ("model_kwargs", "model_state") if ckpt.get(k) is None]
     if missing:
-        raise DataError(f"checkpoint {path} has no {' or '.join(missing)} (keys: {sorted(ckpt)}); "
-                        "it is not a generator checkpoint (a *_no_model.pt file?). Use *_with_model.pt or a stripped sg2im.pt")
+        raise DataError(f"checkpoint {path} has no {' or '.join(missing)} (keys: {sorted(ckpt)}); it is not a "
+                        "generator checkpoint (a *_no_model.pt file?). Use *_with_model.pt or a stripped sg2im.pt")
     model = build_generator(ckpt["model_kwargs"])
     state = strip_state_prefix(ckpt["model_state"])
     expected = model.state_dict()

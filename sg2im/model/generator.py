@@ -1,76 +1,44 @@
 """The sg2im generator (original ``sg2im/model.py``): scene graph -> image."""
 from __future__ import annotations
 
-import warnings
-from typing import Any, Sequence
-
 import torch
 from torch import nn
 
-from ..errors import ParamsError
-from ..scene_graph import encode_scene_graphs
+from sg2im.config.model import ModelConfig
+from sg2im.errors import ParamsError
+from sg2im.scene_graph import encode_scene_graphs
+
 from .crn import RefinementNetwork
 from .graph import GraphTripleConv, GraphTripleConvNet
-from .layers import build_mlp, get_normalization_2d, parse_activation
+from .layers import build_mlp
 from .layout import boxes_to_layout, masks_to_layout
-
-BOX_ACTIVATIONS = ("relu", "none")
-
-
-def _check_config(image_size: Sequence[int], refinement_dims: Sequence[int], normalization: str, activation: str,
-                  mask_size: int | None, gconv_num_layers: int, box_activation: str) -> None:
-    try:
-        parse_activation(activation)
-        get_normalization_2d(1, normalization)
-    except ValueError as err:
-        raise ParamsError(f"model: {err}") from None
-    if box_activation not in BOX_ACTIVATIONS:
-        raise ParamsError(f'model: unknown box_activation "{box_activation}"; choose one of {", ".join(BOX_ACTIVATIONS)}')
-    if gconv_num_layers < 0:
-        raise ParamsError(f"model: gconv_num_layers must be >= 0, got {gconv_num_layers}")
-    if mask_size:
-        if mask_size < 0 or mask_size & (mask_size - 1):
-            raise ParamsError(f"model: mask_size must be 0 or a power of 2, got {mask_size}")
-    if len(image_size) != 2 or len(refinement_dims) == 0:
-        raise ParamsError(f"model: image_size must be (H, W) and refinement_dims non-empty, got {image_size}, {refinement_dims}")
-    k = len(refinement_dims)
-    for side in image_size:
-        if side % (2 ** k) != 0:
-            raise ParamsError(
-                f"model: image_size {tuple(image_size)} must be divisible by 2^{k} = {2 ** k} "
-                f"(one halving per refinement module in refinement_dims {tuple(refinement_dims)})"
-            )
 
 
 class Sg2ImModel(nn.Module):
     """Generator: embeddings -> graph convolutions -> box and mask heads -> scene layout -> CRN.
 
-    ``forward(objs, triples, obj_to_img=None, boxes_gt=None, masks_gt=None)`` returns
-    ``(imgs, boxes_pred, masks_pred, rel_scores)`` as the original; the layout uses the GT boxes
-    and masks when given, else the predictions. ``masks_pred`` is None when mask_size is 0/None.
-
-    Extra keyword (not in the original, no parameters): ``box_activation`` 'relu' (default, the
-    original final ReLU of the box head) or 'none' (linear output; avoids the dying-ReLU box
-    collapse seen at lr 5e-4). Unknown keywords only warn, as the original.
+    Built from a :class:`~sg2im.config.model.ModelConfig` (``build_generator`` takes the original's
+    ``model_kwargs``). ``forward(objs, triples, obj_to_img=None, boxes_gt=None, masks_gt=None)`` returns
+    ``(imgs, boxes_pred, masks_pred, rel_scores)`` as the original; the layout uses the GT boxes and masks
+    when given, else the predictions. ``masks_pred`` is None when mask_size is 0.
+    ``box_activation`` 'none' (not in the original) drops the final ReLU of the box head, which avoids the
+    dying-ReLU box collapse seen at lr 5e-4; the parameters and state-dict keys are the same.
     """
 
-    def __init__(self, vocab: dict, image_size: Sequence[int] = (64, 64), embedding_dim: int = 64,
-                 gconv_dim: int = 128, gconv_hidden_dim: int = 512, gconv_pooling: str = "avg",
-                 gconv_num_layers: int = 5, refinement_dims: Sequence[int] = (1024, 512, 256, 128, 64),
-                 normalization: str = "batch", activation: str = "leakyrelu-0.2", mask_size: int | None = None,
-                 mlp_normalization: str = "none", layout_noise_dim: int = 0, box_activation: str = "relu",
-                 **kwargs: Any):
+    def __init__(self, vocab: dict, config: ModelConfig):
         super().__init__()
-        if kwargs:
-            warnings.warn(f"Sg2ImModel got unexpected kwargs (ignored): {sorted(kwargs)}", stacklevel=2)
-        image_size = tuple(int(s) for s in image_size)
-        refinement_dims = tuple(int(d) for d in refinement_dims)
-        _check_config(image_size, refinement_dims, normalization, activation, mask_size, gconv_num_layers,
-                      box_activation)
+        try:
+            config.check()
+        except ValueError as err:
+            raise ParamsError(f"model: {err}") from None
+        self.config = config
         self.vocab = vocab
-        self.image_size = image_size
-        self.layout_noise_dim = layout_noise_dim
-        self.mask_size = mask_size or 0
+        self.image_size = config.size
+        self.layout_noise_dim = layout_noise_dim = config.layout_noise_dim
+        self.mask_size = mask_size = config.mask_size
+        embedding_dim, gconv_dim, gconv_hidden_dim = config.embedding_dim, config.gconv_dim, config.gconv_hidden_dim
+        gconv_pooling, mlp_normalization = config.gconv_pooling, config.mlp_normalization
+        gconv_num_layers = config.gconv_num_layers
         num_objs = len(vocab["object_idx_to_name"])
         num_preds = len(vocab["pred_idx_to_name"])
 
@@ -88,12 +56,12 @@ class Sg2ImModel(nn.Module):
                                                 pooling=gconv_pooling, mlp_normalization=mlp_normalization)
 
         self.box_net = build_mlp([gconv_dim, gconv_hidden_dim, 4], batch_norm=mlp_normalization)
-        if box_activation == "none":  # drop only the final ReLU: same parameters and state-dict keys
+        if config.box_activation == "none":  # drop only the final ReLU: same parameters and state-dict keys
             self.box_net = nn.Sequential(*list(self.box_net)[:-1])
         self.mask_net = self._build_mask_net(gconv_dim, mask_size) if mask_size else None
         self.rel_aux_net = build_mlp([2 * embedding_dim + 8, gconv_hidden_dim, num_preds], batch_norm=mlp_normalization)
-        self.refinement_net = RefinementNetwork((gconv_dim + layout_noise_dim,) + refinement_dims,
-                                                normalization=normalization, activation=activation)
+        self.refinement_net = RefinementNetwork((gconv_dim + layout_noise_dim,) + config.refinement_network_dims,
+                                                normalization=config.normalization, activation=config.activation)
 
     @staticmethod
     def _build_mask_net(dim: int, mask_size: int) -> nn.Sequential:

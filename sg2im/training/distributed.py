@@ -7,13 +7,14 @@ is initialised: gloo on CPU, nccl on CUDA, one device per local rank.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import torch
 import torch.distributed as dist
 
-from sg2im.errors import ParamsError
+from sg2im.device import resolve_device
 
 
 @dataclass(frozen=True)
@@ -34,21 +35,26 @@ class DistInfo:
         return self.world_size > 1
 
 
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """``auto`` -> CUDA when available else CPU; ``cuda`` without a GPU is a clear error."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise ParamsError("train.device is 'cuda' but no CUDA device is available; set device: auto or cpu.")
-        return torch.device("cuda", local_rank % max(torch.cuda.device_count(), 1))
-    if name == "cpu":
-        return torch.device("cpu")
-    raise ParamsError(f"train.device must be auto, cpu or cuda, got {name!r}")
+def die_with_launcher() -> None:
+    """Under torchrun each worker runs in a session of its own: if the launcher is killed (``kill -9`` of
+    ``dvc repro``), the worker must not train on and write files behind the next run's back. On Linux the
+    kernel sends it SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``)."""
+    if not os.environ.get("TORCHELASTIC_RUN_ID") or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
+    except OSError:
+        return
+    if os.getppid() == 1:  # the launcher died before we asked
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def setup(device_name: str) -> DistInfo:
     """Initialise the process group when launched by torchrun; return this process's DistInfo."""
+    die_with_launcher()
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -92,14 +98,6 @@ def mean_over_ranks(values: Mapping[str, float], device: torch.device) -> dict[s
     return {k: float(v) for k, v in zip(keys, tensor.tolist())}
 
 
-def sum_over_ranks(values: list[float], device: torch.device) -> list[float]:
-    if not (dist.is_available() and dist.is_initialized()):
-        return list(values)
-    tensor = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(tensor)
-    return tensor.tolist()
-
-
 def gather_objects(obj: Any) -> list[Any]:
     """Every rank's ``obj`` (a list of one in a single process)."""
     if not (dist.is_available() and dist.is_initialized()):
@@ -116,6 +114,23 @@ def broadcast_object(obj: Any) -> Any:
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def on_main_then_everywhere(fn, info: DistInfo):
+    """``fn()`` on rank 0, its result (or the user-facing error it raised) on every rank: every rank must
+    stop when rank 0 refuses to go on."""
+    from sg2im.errors import Sg2imError
+
+    result: Any = None
+    if info.is_main:
+        try:
+            result = fn()
+        except Sg2imError as exc:
+            result = exc
+    result = broadcast_object(result)
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def unwrap(module: torch.nn.Module) -> torch.nn.Module:

@@ -1,12 +1,12 @@
-"""Offline views of a run: the loss-history CSV and PNG, and the metrics JSON (all written atomically)."""
+"""Offline views of a run's losses: the loss-history CSV (a DVC plot) and PNG (written atomically)."""
 from __future__ import annotations
 
 import io
 import math
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
-from sg2im.atomic import atomic_write, atomic_write_json, atomic_write_text
+from sg2im.atomic import atomic_write, atomic_write_text
 
 
 def loss_table(losses_ts: Sequence[int], losses: Mapping[str, Sequence[float]],
@@ -61,7 +61,3 @@ def write_loss_png(path: str | Path, losses_ts, losses, d_losses) -> Path:
         return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=90))
     finally:
         plt.close(fig)
-
-
-def write_json(path: str | Path, data: Mapping[str, Any]) -> Path:
-    return atomic_write_json(path, data, indent=2, sort_keys=True, default=str)

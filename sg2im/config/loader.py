@@ -1,0 +1,126 @@
+"""Read a stage's settings: declared default < its ``params.yaml`` section < command-line flags.
+
+    run = load_stage("train", TrainConfig)      # run.config: TrainConfig; run.explicit: flags given
+    python stages/train.py --batch_size 8 --help
+
+``--help`` lists every setting with the value in effect, the original's (and the paper's) value and
+its meaning, grouped as the config class groups them. ``--params FILE`` (or ``$SG2IM_PARAMS``) reads
+another params file. An unknown key names the closest real one; a wrong type names the key, the
+value and the type expected.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Generic, Sequence, TypeVar
+
+import yaml
+
+from sg2im.config.schema import FieldInfo, build, flat_fields, parse_setting, show
+from sg2im.errors import ParamsError, Sg2imError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[T]):
+    """A stage's settings and where they came from."""
+
+    config: T
+    explicit: frozenset[str]  # settings given on the command line
+    params_file: Path
+
+
+def params_path(argv: Sequence[str] = ()) -> Path:
+    """``--params FILE`` in ``argv``, else ``$SG2IM_PARAMS``, else ``./params.yaml``, else the repository's."""
+    for i, arg in enumerate(argv):
+        if arg == "--params" and i + 1 < len(argv):
+            return Path(argv[i + 1])
+        if arg.startswith("--params="):
+            return Path(arg.split("=", 1)[1])
+    if os.environ.get("SG2IM_PARAMS"):
+        return Path(os.environ["SG2IM_PARAMS"])
+    local = Path.cwd() / "params.yaml"
+    return local if local.exists() else REPO_ROOT / "params.yaml"
+
+
+def read_params_file(path: Path) -> dict[str, Any]:
+    """The whole params file as a mapping of sections ({} when the file does not exist)."""
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML ({exc}). Fix the file or restore it with git.") from None
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping of stage sections, got {type(data).__name__}")
+    return data
+
+
+def read_section(path: Path, section: str) -> dict[str, Any]:
+    value = read_params_file(path).get(section) or {}
+    if not isinstance(value, dict):
+        raise ParamsError(f"{path}: section '{section}' must be a mapping of parameter: value")
+    return value
+
+
+def build_parser(stage: str, cls: type, values: dict[str, Any], description: str) -> argparse.ArgumentParser:
+    """Flags named as the settings; ``--help`` shows the value in effect, the original's and the meaning."""
+    parser = argparse.ArgumentParser(
+        prog=f"python stages/{stage}.py", usage=f"python stages/{stage}.py [--help] [--params FILE] [--<setting> VALUE ...]",
+        allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=f"{description}\nValues come from the '{stage}:' section of params.yaml; flags override them.")
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for info in flat_fields(cls):
+        target = parser
+        if info.group:
+            target = groups.setdefault(info.group, parser.add_argument_group(f"{info.group} settings"))
+        target.add_argument(f"--{info.name}", default=argparse.SUPPRESS, metavar=info.name.upper(),
+                            help=help_text(info, values))
+    parser.add_argument("--params", default=None, help="Read this params file instead of params.yaml.")
+    return parser
+
+
+def help_text(info: FieldInfo, values: dict[str, Any]) -> str:
+    shown = values.get(info.name, info.default)
+    original = "- (not in the original)" if info.meta.new else show(info.default)
+    extra = f"params.yaml: {show(shown)}; original: {original}"
+    if info.meta.paper is not None and info.paper_value != info.default:
+        extra += f"; paper: {show(info.paper_value)}"
+    text = f"{info.meta.help} [{extra}]"
+    if info.meta.choices:
+        text += f" Choices: {', '.join(map(str, info.meta.choices))}."
+    return text.replace("%", "%%")
+
+
+def load_stage(stage: str, cls: type[T], argv: Sequence[str] | None = None, description: str = "",
+               sections: Sequence[str] | None = None) -> Loaded[T]:
+    """Resolve ``stage``'s settings into ``cls``; ``sections`` (default: just ``stage``) are merged in
+    order, later ones overriding (a model's own section over the shared ``train`` one)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    path = params_path(argv)
+    merged: dict[str, Any] = {}
+    for section in sections or (stage,):
+        values = read_section(path, section)
+        build(cls, values, str(path), section)  # unknown keys and bad values, named with their section
+        merged.update(values)
+    parser = build_parser(stage, cls, merged, description)
+    cli = vars(parser.parse_args(argv))
+    cli.pop("params", None)
+    infos = {i.name: i for i in flat_fields(cls)}
+    flags = {k: parse_setting(infos[k], v, f"command line --{k}") for k, v in cli.items() if k in infos}
+    config = build(cls, {**merged, **flags}, str(path), stage)
+    return Loaded(config, frozenset(flags), path)
+
+
+def run_stage(main: Callable[[], Any]) -> None:
+    """Run a stage's ``main``; an expected error becomes one line on stderr and exit code 2."""
+    try:
+        main()
+    except (Sg2imError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

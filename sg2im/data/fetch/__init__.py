@@ -1,0 +1,1 @@
+"""Getting datasets into the pipeline's layout: HTTP downloads, archives, the official sources."""
