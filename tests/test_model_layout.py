@@ -137,3 +137,32 @@ def test_layout_and_crop_channels_last_and_bf16_autocast():
         layout = masks_to_layout(torch.randn(2, 4), boxes, torch.rand(2, 8, 8), obj_to_img, 16)
     assert torch.allclose(crops.float(), ref, atol=0.1)
     assert layout.shape == (2, 4, 16, 16) and torch.isfinite(layout.float()).all()
+
+
+def test_factorized_layout_convolution_equals_the_dense_one():
+    """The CRN convolves each image's object masks with per-image weights instead of the dense layout: the
+    same sums in another order (forward and gradients), pooled or not, with and without noise."""
+    import torch.nn.functional as F
+
+    from sg2im.model.crn import RefinementModule
+    from sg2im.model.layout import masks_to_factorized_layout
+
+    torch.manual_seed(0)
+    vecs = torch.randn(5, 6, requires_grad=True)
+    boxes = torch.tensor([[0, 0, .5, .5], [.2, .3, .9, .8], [0, 0, 1, 1], [.1, .1, .4, .9], [0, 0, 1, 1]])
+    masks = torch.rand(5, 4, 4)
+    obj_to_img = torch.tensor([0, 0, 0, 1, 1])
+    for pooling in ("sum", "avg"):
+        fact = masks_to_factorized_layout(vecs, boxes, masks, obj_to_img, 16, 16, pooling)
+        fact.noise = torch.randn(2, 3, 16, 16)
+        dense = torch.cat([masks_to_layout(vecs, boxes, masks, obj_to_img, 16, 16, pooling), fact.noise], 1)
+        assert torch.allclose(fact.dense(), dense, atol=1e-6)
+        module = RefinementModule(9, 4, 8, normalization="none", activation="leakyrelu-0.2")
+        feats = torch.randn(2, 4, 8, 8)
+        a = module(dense, feats)
+        grad_a = torch.autograd.grad(a.square().sum(), [vecs, module.net[0].weight])
+        b = module(fact, feats)
+        grad_b = torch.autograd.grad(b.square().sum(), [vecs, module.net[0].weight])
+        assert torch.allclose(a, b, atol=1e-5)
+        assert all(torch.allclose(x, y, rtol=1e-4, atol=1e-5) for x, y in zip(grad_a, grad_b))
+    assert F.avg_pool2d(dense, 2).shape == (2, 9, 8, 8)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .layers import get_activation, get_normalization_2d, upsample_nearest
+from .layout import FactorizedLayout, conv_layout
 
 
 class RefinementModule(nn.Module):
@@ -29,15 +30,26 @@ class RefinementModule(nn.Module):
                 nn.init.kaiming_normal_(layer.weight)
         self.net = nn.Sequential(*layers)
 
-    def forward(self, layout: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+    def forward(self, layout: torch.Tensor | FactorizedLayout, feats: torch.Tensor) -> torch.Tensor:
         HH, WW = layout.shape[-2:]
         H, W = feats.shape[-2:]
         if HH < H or HH % H or WW % W or HH // H != WW // W:
             raise ValueError(f"layout {HH}x{WW} cannot be pooled to features {H}x{W}")
-        if HH > H:
-            factor = HH // H
+        factor = HH // H
+        if isinstance(layout, FactorizedLayout):
+            return self.net[1:](self._first_conv(layout.pool(factor), feats))
+        if factor > 1:
             layout = F.avg_pool2d(layout, kernel_size=factor, stride=factor)
         return self.net(torch.cat([layout, feats], dim=1))
+
+    def _first_conv(self, layout: FactorizedLayout, feats: torch.Tensor) -> torch.Tensor:
+        """The first conv on [layout, feats]: the layout's vector channels through :func:`conv_layout`, its
+        noise channels and the features as usual (the same weights, split by input channel)."""
+        conv = self.net[0]
+        d = layout.vecs.shape[2]
+        rest = feats if layout.noise is None else torch.cat([layout.noise, feats], dim=1)
+        out = F.conv2d(rest, conv.weight[:, d:], conv.bias, padding=conv.padding)
+        return out + conv_layout(layout, conv.weight[:, :d], padding=conv.padding[0])
 
 
 class RefinementNetwork(nn.Module):
@@ -59,13 +71,14 @@ class RefinementNetwork(nn.Module):
         nn.init.kaiming_normal_(head[2].weight)
         self.output_conv = nn.Sequential(*head)
 
-    def forward(self, layout: torch.Tensor) -> torch.Tensor:
+    def forward(self, layout: torch.Tensor | FactorizedLayout) -> torch.Tensor:
         N, _, H, W = layout.shape
         k = len(self.refinement_modules)
         in_h, in_w = H >> k, W >> k
         if in_h == 0 or in_w == 0:
             raise ValueError(f"layout {H}x{W} is too small for {k} refinement modules")
-        feats = layout.new_zeros(N, 1, in_h, in_w)
+        like = layout.masks if isinstance(layout, FactorizedLayout) else layout
+        feats = like.new_zeros(N, 1, in_h, in_w)
         for mod in self.refinement_modules:
             feats = mod(layout, upsample_nearest(feats, 2))
         return self.output_conv(feats)

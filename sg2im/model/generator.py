@@ -11,7 +11,7 @@ from sg2im.scene_graph import encode_scene_graphs
 from .crn import RefinementNetwork
 from .graph import GraphTripleConv, GraphTripleConvNet
 from .layers import build_mlp
-from .layout import boxes_to_layout, masks_to_layout
+from .layout import masks_to_factorized_layout
 
 
 class Sg2ImModel(nn.Module):
@@ -102,16 +102,11 @@ class Sg2ImModel(nn.Module):
 
         H, W = self.image_size
         layout_boxes = boxes_pred if boxes_gt is None else boxes_gt
-        if masks_pred is None:
-            layout = boxes_to_layout(obj_vecs, layout_boxes, obj_to_img, H, W)
-        else:
-            layout_masks = masks_pred if masks_gt is None else masks_gt
-            layout = masks_to_layout(obj_vecs, layout_boxes, layout_masks, obj_to_img, H, W)
-
+        layout_masks = None if masks_pred is None else (masks_pred if masks_gt is None else masks_gt)
+        layout = masks_to_factorized_layout(obj_vecs, layout_boxes, layout_masks, obj_to_img, H, W)
         if self.layout_noise_dim > 0:
-            N, _, LH, LW = layout.shape
-            noise = torch.randn(N, self.layout_noise_dim, LH, LW, dtype=layout.dtype, device=layout.device)
-            layout = torch.cat([layout, noise], dim=1)
+            N = layout.masks.shape[0]
+            layout.noise = torch.randn(N, self.layout_noise_dim, H, W, dtype=obj_vecs.dtype, device=obj_vecs.device)
         imgs = self.refinement_net(layout)
         return imgs, boxes_pred, masks_pred, rel_scores
 
