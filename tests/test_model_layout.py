@@ -164,5 +164,5 @@ def test_factorized_layout_convolution_equals_the_dense_one():
         b = module(fact, feats)
         grad_b = torch.autograd.grad(b.square().sum(), [vecs, module.net[0].weight])
         assert torch.allclose(a, b, atol=1e-5)
-        assert all(torch.allclose(x, y, rtol=1e-4, atol=1e-5) for x, y in zip(grad_a, grad_b))
+        assert all(torch.allclose(x, y, rtol=1e-4, atol=1e-6 * float(x.abs().max())) for x, y in zip(grad_a, grad_b))
     assert F.avg_pool2d(dense, 2).shape == (2, 9, 8, 8)
