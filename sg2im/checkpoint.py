@@ -99,7 +99,7 @@ def save_checkpoint_pair(checkpoint: Mapping[str, Any], with_model: Path, no_mod
 
 def strip_checkpoint(checkpoint: Mapping[str, Any], keep_discriminators: bool = True) -> dict:
     """What generation needs (the original's strip_checkpoint.py): args, model_kwargs (with vocab),
-    model_state, the MLflow run id; plus the discriminators' states and kwargs when asked."""
+    model_state, the MLflow run id, the counters (iterations trained, for captions); plus the discriminators' states and kwargs when asked."""
     if checkpoint.get("model_state") is None or checkpoint.get("model_kwargs") is None:
         raise DataError("the checkpoint has no model_state/model_kwargs (is it a _no_model.pt file?). "
                         "Strip the _with_model.pt checkpoint instead.")
@@ -107,7 +107,7 @@ def strip_checkpoint(checkpoint: Mapping[str, Any], keep_discriminators: bool = 
     if "vocab" not in model_kwargs and checkpoint.get("vocab") is not None:
         model_kwargs["vocab"] = checkpoint["vocab"]
     out = {"args": checkpoint.get("args"), "model_kwargs": model_kwargs, "model_state": checkpoint["model_state"],
-           "mlflow_run_id": checkpoint.get("mlflow_run_id")}
+           "mlflow_run_id": checkpoint.get("mlflow_run_id"), "counters": checkpoint.get("counters")}
     if keep_discriminators:
         for key in ("d_obj_state", "d_obj_kwargs", "d_img_state", "d_img_kwargs"):
             out[key] = checkpoint.get(key)

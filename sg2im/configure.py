@@ -1,14 +1,15 @@
 """Switch params.yaml between the embedded default and the paper's configurations.
 
-    python -m sg2im.configure coco64     # COCO-Stuff 64x64, official data, the paper's settings
-    python -m sg2im.configure vg64       # Visual Genome 64x64, official data, the paper's settings
-    python -m sg2im.configure vg128      # Visual Genome 128x128, official data, the paper's settings
+    python -m sg2im.configure coco64     # the COCO model: COCO-Stuff 64x64, official data, the paper's settings
+    python -m sg2im.configure vg64       # the VG model: Visual Genome 64x64, official data, the paper's settings
+    python -m sg2im.configure vg128      # the VG model: Visual Genome 128x128, official data, the paper's settings
     python -m sg2im.configure tiny       # overlay configs/tiny.yaml (seconds-long runs, for tests)
     python -m sg2im.configure embedded   # back to the embedded synthetic default
 
 A preset is a small YAML file of overrides, ``configs/<name>.yaml``: ``reset`` lists the sections that take
 the declared original values (every setting's default in ``sg2im/config``, the paper's where declared),
-``set`` the values on top. Settings that describe this machine or the pipeline's wiring (declared
+``set`` the values on top. The COCO presets set the COCO model's sections (train, ...), the VG ones the VG
+model's (train_vg, ...), so ``coco64`` then ``vg64`` configures both of the paper's models. Settings that describe this machine or the pipeline's wiring (declared
 ``local``) are left as they are. The embedded default lives in params.yaml alone: ``embedded`` restores
 the newest committed params.yaml that no preset wrote (presets mark the file's first line). Comments in
 params.yaml are kept (ruamel round trip); the file is written atomically.
@@ -25,7 +26,7 @@ from ruamel.yaml import YAML
 
 from sg2im.atomic import atomic_write_text
 from sg2im.config.schema import flat_fields, plain
-from sg2im.config.stages import STAGE_CONFIGS
+from sg2im.config.stages import STAGE_CONFIGS, stage_of
 from sg2im.errors import ParamsError
 from sg2im.pipeline import REPO_ROOT
 
@@ -37,9 +38,10 @@ def presets() -> list[str]:
     return sorted(p.stem for p in CONFIGS_DIR.glob("*.yaml"))
 
 
-def original_section(stage: str) -> dict[str, Any]:
-    """A stage's settings at their declared original (or paper) values, local ones left out."""
-    return {i.name: plain(i.paper_value) for i in flat_fields(STAGE_CONFIGS[stage]) if not i.meta.local}
+def original_section(section: str) -> dict[str, Any]:
+    """A section's settings (``train`` or a second model's ``train_vg``) at their declared original (or paper)
+    values, local ones left out."""
+    return {i.name: plain(i.paper_value) for i in flat_fields(STAGE_CONFIGS[stage_of(section)]) if not i.meta.local}
 
 
 def preset_values(name: str) -> dict[str, dict[str, Any]]:

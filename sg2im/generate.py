@@ -23,7 +23,7 @@ from sg2im.tracking import Tracker
 from sg2im.vis.graph import dot_available, draw_scene_graph
 from sg2im.vis.images import deprocess_images, save_png
 from sg2im.vis.layout import draw_layout
-from sg2im.vis.sheet import figure_sheet
+from sg2im.vis.sheet import caption_text, figure_sheet
 
 
 @dataclass
@@ -96,8 +96,10 @@ def check_graphs(graphs: Sequence[dict], vocab: dict, source: str) -> tuple[list
     return ok, bad
 
 
-def render_figure(model, path: Path, draw_graphs: bool, layout_size: int = 256) -> FigureResult:
-    """One sheet (scene graph | layout | image, one row per graph the vocabulary covers)."""
+def render_figure(model, path: Path, draw_graphs: bool, layout_size: int = 256, about: dict | None = None) -> FigureResult:
+    """One sheet like the paper's figure: a column per graph the vocabulary covers (drawing, image, layout),
+    every drawing at the same scale, and a caption naming the figure and the model (``about``: checkpoint,
+    dataset, iterations, image_size)."""
     name = path.stem
     try:
         graphs = load_scene_graphs(path)
@@ -106,19 +108,33 @@ def render_figure(model, path: Path, draw_graphs: bool, layout_size: int = 256) 
     ok, bad = check_graphs(graphs, model.vocab, str(path))
     if not ok:
         return FigureResult(name, "skipped", [], bad, reason="no graph of this figure is covered by the model's vocabulary")
-    rendered = render_graphs(model, [graphs[i] for i in ok], str(path), draw_graphs, layout_size)
-    rows = [[rendered.graphs[k], rendered.layouts[k], rendered.images[k]] for k in range(len(ok))]
-    sheet = figure_sheet(rows)
+    chosen = [graphs[i] for i in ok]
+    rendered = render_graphs(model, chosen, str(path), False, layout_size)
+    drawings = [draw_scene_graph(g["objects"], g.get("relationships", []), fit=False) for g in chosen] if draw_graphs else None
+    about = about or {}
+    caption = caption_text(name, about.get("checkpoint", "?"), about.get("dataset"), about.get("iterations"),
+                           about.get("image_size"), skipped=len(bad))
+    sheet = figure_sheet(list(rendered.images), rendered.layouts, drawings, caption)
     return FigureResult(name, "rendered" if not bad else "partial", ok, bad, sheet=sheet)
 
 
-def render_figures(model, figures_dir: str | Path, draw_graphs: bool, layout_size: int = 256) -> list[FigureResult]:
+def render_figures(model, figures_dir: str | Path, draw_graphs: bool, layout_size: int = 256,
+                   about: dict | None = None) -> list[FigureResult]:
     figures_dir = Path(figures_dir)
     files = sorted(figures_dir.glob("*.json"))
     if not files:
         raise DataError(f"{figures_dir}: no scene-graph figure files (*.json) found. Set generate.figures to the "
                         "folder with the figures' JSON (scene_graphs/) or to '' to skip figures.")
-    return [render_figure(model, f, draw_graphs, layout_size) for f in files]
+    return [render_figure(model, f, draw_graphs, layout_size, about) for f in files]
+
+
+def about_model(checkpoint_path: str, ckpt: dict, model) -> dict:
+    """What a figure's caption says of the model: file, dataset, iterations trained, image size."""
+    args = ckpt.get("args") or {}
+    counters = ckpt.get("counters") or {}
+    return {"checkpoint": checkpoint_path, "dataset": args.get("dataset"),
+            "iterations": counters.get("t") or args.get("num_iterations"),
+            "image_size": tuple(getattr(model, "image_size", ()) or ()) or None}
 
 
 def write_figures(results: list[FigureResult], out_dir: str | Path, note: str = "") -> tuple[list[Path], Path]:
@@ -180,7 +196,7 @@ def generate(cfg: GenerateConfig) -> dict:
         if note:
             print(f"WARNING: {note}", flush=True)
         torch.manual_seed(cfg.seed)
-        results = render_figures(model, cfg.figures, draw, cfg.layout_size)
+        results = render_figures(model, cfg.figures, draw, cfg.layout_size, about_model(cfg.checkpoint, ckpt, model))
         produced, readme = write_figures(results, out / "figures", note)
         summary["figures"] = {r.name: r.status for r in results}
         for r in results:

@@ -107,8 +107,23 @@ def compress(files: list[str], root: Path = REPO_ROOT) -> list[str]:
     return sorted(out)
 
 
-def stage_script(stage: str) -> str:
-    return f"stages/{stage.split('@')[0]}.py"
+_SCRIPT = re.compile(r"\bstages/\w+\.py\b")
+
+
+def stage_script(stage: str, root: Path = REPO_ROOT) -> str:
+    """The script a stage of ``dvc.yaml`` runs (the ``stages/*.py`` of its ``cmd``: ``train_vg`` runs
+    ``stages/train.py --section train_vg``); ``stages/<stage>.py`` where dvc.yaml does not say."""
+    dvc_file = Path(root) / "dvc.yaml"
+    spec = yaml.safe_load(dvc_file.read_text()) if dvc_file.is_file() else {}
+    body = ((spec or {}).get("stages") or {}).get(stage.split("@")[0]) or {}
+    found = _SCRIPT.search(str(body.get("do", body).get("cmd", "")))
+    return found.group(0) if found else f"stages/{stage.split('@')[0]}.py"
+
+
+def model_name(stage: str) -> str:
+    """The model a stage of a second model works on: ``train_vg`` -> ``vg``; '' for the stages of the first."""
+    base, _, model = stage.partition("_")
+    return model if base in ("train", "strip", "evaluate", "generate") else ""
 
 
 # --------------------------------------------------------------------------- outputs
@@ -227,10 +242,10 @@ def describe(redirect: Redirect) -> list[str]:
             for name, (old, new) in redirect.moved.items()]
 
 
-def settle_outputs(stage: str, loaded: Any) -> Any:
-    """A stage's config with its outputs settled: as given under DVC; for a run by hand, moved off the
-    pipeline's own files (:func:`redirect_hand_run`), saying where they go instead."""
-    redirect = redirect_hand_run(stage, loaded.config, loaded.explicit)
+def settle_outputs(loaded: Any) -> Any:
+    """A stage's config (a :class:`~sg2im.config.loader.Loaded`) with its outputs settled: as given under DVC;
+    for a run by hand, moved off the pipeline's own files (:func:`redirect_hand_run`), saying where they go."""
+    redirect = redirect_hand_run(loaded.section, loaded.config, loaded.explicit)
     for line in describe(redirect):
         print(f"note: {line}", flush=True)
     return redirect.config
@@ -254,7 +269,7 @@ def dep_problems(dvc_yaml: Path | None = None, root: Path = REPO_ROOT) -> list[s
                 covered |= {p.relative_to(root).as_posix() for p in path.rglob("*.py") if "__pycache__" not in p.parts}
             else:
                 covered.add(dep)
-        closure = set(import_closure(stage_script(stage), root))
+        closure = set(import_closure(stage_script(stage, root), root))
         for missing in sorted(closure - covered):
             problems.append(f"stage '{stage}': imports {missing}, which dvc.yaml does not list in its deps "
                             "(an edit there would not re-run it)")

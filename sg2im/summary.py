@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sg2im.config.loader import read_params_file
+
 # (label, path of keys) of the numbers shown next to each metrics file.
 TRAIN_KEYS = (("iterations", ("iterations",)), ("it/s", ("iterations_per_s",)), ("val IoU", ("val_avg_iou",)))
 EVALUATE_KEYS = (
@@ -35,28 +37,44 @@ def pick(metrics: dict, keys: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
     return ", ".join(shown) or "(not there)"
 
 
-def summary_lines(root: Path) -> list[str]:
-    train = load_json(root / "metrics/train.json")
-    evaluate = load_json(root / "metrics/evaluate.json")
-    figures = root / "outputs/generate/figures"
+MODELS = (("COCO model", ""), ("Visual Genome model", "_vg"))  # (name, suffix of its params.yaml sections)
+
+
+def model_lines(root: Path, params: dict, name: str, suffix: str) -> list[str]:
+    """Where one model's files are (paths from its sections of params.yaml), with its headline numbers."""
+    train, strip = params.get(f"train{suffix}") or {}, params.get(f"strip{suffix}") or {}
+    evaluate, generate = params.get(f"evaluate{suffix}") or {}, params.get(f"generate{suffix}") or {}
+    if not train:
+        return []
+    train_json, eval_json = root / train.get("metrics_json", ""), root / evaluate.get("output", "")
+    figures = root / generate.get("output_dir", "outputs/generate") / "figures"
     rendered = sorted(p.name for p in figures.glob("*.png")) if figures.is_dir() else []
+    plots = root / train.get("plots_dir", "plots")
     return [
-        "",
-        "=== sg2im: the pipeline is done ===",
-        f"model (stripped):     {root / 'models/sg2im.pt'}",
-        f"training checkpoints: {root / 'models'}/checkpoint_{{with,no}}_model.pt",
-        f"training metrics:     {root / 'metrics/train.json'}  ({pick(train, TRAIN_KEYS)})",
-        f"evaluation metrics:   {root / 'metrics/evaluate.json'}  ({pick(evaluate, EVALUATE_KEYS)})",
-        f"loss curves, samples: {root / 'plots'}/train_losses.png, train_samples.png",
-        f"generated images:     {root / 'outputs/generate'}",
+        f"--- {name} (dvc stages train{suffix}, strip{suffix}, evaluate{suffix}, generate{suffix}) ---",
+        f"model (stripped):     {root / strip.get('output_checkpoint', '')}",
+        f"training checkpoints: {root / train.get('output_dir', 'models')}/{train.get('checkpoint_name', 'checkpoint')}"
+        "_{with,no}_model.pt",
+        f"training metrics:     {train_json}  ({pick(load_json(train_json), TRAIN_KEYS)})",
+        f"evaluation metrics:   {eval_json}  ({pick(load_json(eval_json), EVALUATE_KEYS)})",
+        f"loss curves, samples: {plots}/train_losses.png, train_samples.png",
         f"paper figures:        {figures}/ ({', '.join(rendered) or 'none rendered'}; README.txt says why others are not)",
-        f"MLflow runs:          {root / 'mlflow.db'} (artifacts in {root / 'mlartifacts'}), "
-        f"run {train.get('mlflow_run_id') or '?'}",
+        f"MLflow run:           {load_json(train_json).get('mlflow_run_id') or '?'}",
+    ]
+
+
+def summary_lines(root: Path) -> list[str]:
+    params = read_params_file(root / "params.yaml")
+    lines = ["", "=== sg2im: the pipeline is done ==="]
+    for name, suffix in MODELS:
+        lines += model_lines(root, params, name, suffix)
+    return lines + [
+        f"MLflow store:         {root / 'mlflow.db'} (artifacts in {root / 'mlartifacts'})",
         "",
         "Browse the runs:      make ui        (MLflow on http://127.0.0.1:5000/#/experiments?workflowType=machine_learning)",
         "Then, in a shell:     source .venv/bin/activate   (the stages call this environment's python)",
         "All metrics:          dvc metrics show",
-        "An experiment:        dvc exp run -S train.mask_loss_weight=0.2 && dvc exp show",
+        "An experiment:        dvc exp run -S train.mask_loss_weight=0.2 && dvc exp show   (train_vg.* for the VG model)",
     ]
 
 

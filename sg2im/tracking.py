@@ -41,7 +41,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 
-from sg2im.pipeline import REPO_ROOT, by_dvc
+from sg2im.pipeline import REPO_ROOT, by_dvc, model_name
 
 DEFAULT_EXPERIMENT = "sg2im"
 # What MLflow's UI shows first for this experiment: a model-training experiment, not a GenAI one.
@@ -188,7 +188,7 @@ class Tracker:
               experiment: str = DEFAULT_EXPERIMENT) -> "Tracker":
         """The run of a stage in ``experiment`` of the store of :func:`tracking_uri`: ``run_id`` reopened when
         it exists and is of this process's kind (pipeline or by hand), else a new run (tagged ``sg2im.of_run``
-        with ``run_id``) named ``$DVC_EXP_NAME`` when DVC runs an experiment, else ``run_name``, else
+        with ``run_id``) named ``$DVC_EXP_NAME`` when DVC runs an experiment (``<name>-vg`` for stage train_vg), else ``run_name``, else
         ``<stage>-<date-time>``. New runs get ``params`` and the tags: git commit, the run's kind, the dataset
         (from ``params['dataset']``), the DVC experiment name/baseline/stage/root when set, plus ``tags``."""
         if process_rank() != 0:
@@ -237,7 +237,8 @@ class Tracker:
             tags = {"sg2im.of_run": run_id, **tags}
 
         stage = os.environ.get("DVC_STAGE") or "run"
-        name = os.environ.get("DVC_EXP_NAME") or run_name or f"{stage}-{time.strftime('%Y%m%d-%H%M%S')}"
+        exp, model = os.environ.get("DVC_EXP_NAME"), model_name(stage)
+        name = (f"{exp}-{model}" if exp and model else exp) or run_name or f"{stage}-{time.strftime('%Y%m%d-%H%M%S')}"
         all_tags = {**dvc_tags(), RUN_KIND: kind}
         commit = git_commit()
         if commit:

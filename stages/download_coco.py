@@ -23,7 +23,7 @@ from sg2im.pipeline import settle_outputs  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
-    cfg = settle_outputs("download_coco", load_stage("download_coco", DownloadCocoConfig, argv,
+    cfg = settle_outputs(load_stage("download_coco", DownloadCocoConfig, argv,
                                                      description=__doc__.split("\n")[0]))
     from sg2im.data.fetch.coco import get_coco
 

@@ -24,7 +24,7 @@ from sg2im.pipeline import settle_outputs  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
-    cfg = settle_outputs("download_vg", load_stage("download_vg", DownloadVgConfig, argv,
+    cfg = settle_outputs(load_stage("download_vg", DownloadVgConfig, argv,
                                                    description=__doc__.split("\n")[0]))
     from sg2im.data.fetch.vg import get_vg
 

@@ -20,7 +20,7 @@ from sg2im.pipeline import settle_outputs  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
-    cfg = settle_outputs("evaluate", load_stage("evaluate", EvaluateConfig, argv,
+    cfg = settle_outputs(load_stage("evaluate", EvaluateConfig, argv,
                                                 description=__doc__.split("\n")[0]))
     from sg2im.metrics.report import run_evaluation
 

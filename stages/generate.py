@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> dict:
     loaded = load_stage("generate", GenerateConfig, argv, description=__doc__.split("\n")[0])
     from sg2im.generate import generate, what_to_render
 
-    return generate(what_to_render(settle_outputs("generate", loaded), loaded.explicit))
+    return generate(what_to_render(settle_outputs(loaded), loaded.explicit))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from sg2im.pipeline import settle_outputs  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
-    cfg = settle_outputs("preprocess_vg", load_stage(
+    cfg = settle_outputs(load_stage(
         "preprocess_vg", PreprocessVgConfig, argv,
         description="Clean Visual Genome and write the scene graphs as HDF5 (original heuristics)."))
     from sg2im.data.vg_preprocess import preprocess_vg

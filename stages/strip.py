@@ -21,7 +21,7 @@ from sg2im.pipeline import settle_outputs  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg = settle_outputs("strip", load_stage("strip", StripConfig, argv,
+    cfg = settle_outputs(load_stage("strip", StripConfig, argv,
                                              description="Strip a training checkpoint down to the models."))
     from sg2im.strip import strip_all
 

@@ -25,7 +25,7 @@ DESCRIPTION = ("Train the sg2im generator with its object and image discriminato
 
 
 def main(argv: list[str] | None = None) -> dict:
-    cfg = settle_outputs("train", load_stage("train", TrainConfig, argv, description=DESCRIPTION))
+    cfg = settle_outputs(load_stage("train", TrainConfig, argv, description=DESCRIPTION))
     if cfg.run.nproc > 1 and "WORLD_SIZE" not in os.environ:  # this process launches the nproc workers
         from torch.distributed.run import get_args_parser, run
 

@@ -10,7 +10,7 @@ import yaml
 
 from sg2im.config.loader import load_stage
 from sg2im.config.schema import flatten
-from sg2im.config.stages import STAGE_CONFIGS, STAGES
+from sg2im.config.stages import STAGE_CONFIGS, STAGES, stage_of
 from sg2im.configure import MARKER, committed_embedded, main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -18,9 +18,12 @@ EMBEDDED = REPO / "params.yaml"
 
 
 def _load_every_stage(params_file: Path) -> dict:
-    """Every stage resolves its section of ``params_file`` (unknown keys or bad values would raise)."""
-    return {stage: flatten(load_stage(stage, cls, ["--params", str(params_file)]).config)
-            for stage, cls in STAGE_CONFIGS.items()}
+    """Every section of ``params_file`` resolves (unknown keys or bad values would raise): each stage's and the
+    second model's (``train_vg``, ...), by section."""
+    sections = yaml.safe_load(params_file.read_text())
+    return {section: flatten(load_stage(stage_of(section), STAGE_CONFIGS[stage_of(section)],
+                                        ["--params", str(params_file), "--section", section]).config)
+            for section in sections}
 
 
 def _embedded_text() -> str:
@@ -41,7 +44,8 @@ def test_paper_configuration_and_back(tmp_path, name, trained, other):
     v = _load_every_stage(params)
     embedded = _load_every_stage(EMBEDDED)
     size = 128 if name == "vg128" else 64
-    t = v["train"]
+    model = "" if trained == "coco" else "_vg"  # the COCO presets set the COCO model, the VG ones the VG model
+    t = v[f"train{model}"]
     assert (t["dataset"], t["image_size"], t["batch_size"], t["num_iterations"]) == (trained, (size, size), 32, 1_000_000)
     assert (t["learning_rate"], t["embedding_dim"], t["gconv_hidden_dim"]) == (1e-4, 128, 512)
     assert t["refinement_network_dims"] == (1024, 512, 256, 128, 64)
@@ -49,8 +53,14 @@ def test_paper_configuration_and_back(tmp_path, name, trained, other):
     assert t["mask_loss_weight"] == (0.1 if trained == "coco" else 0.0)
     assert t["box_activation"] == "relu" and t["bbox_pred_loss_weight"] == 10.0
     # The pipeline's wiring and this machine's settings are kept.
-    assert (t["restore_from_checkpoint"], t["device"], t["output_dir"]) == (True, "auto", "models")
-    assert v["generate"]["checkpoint"] == "models/sg2im.pt" and v["generate"]["figures"] == "scene_graphs"
+    assert (t["restore_from_checkpoint"], t["device"]) == (True, "auto")
+    assert t["output_dir"] == embedded[f"train{model}"]["output_dir"]
+    assert v[f"generate{model}"]["checkpoint"] == embedded[f"generate{model}"]["checkpoint"]
+    assert v[f"generate{model}"]["figures"] == "scene_graphs"
+    # The other model is left as it is.
+    for stage in ("train", "strip", "evaluate", "generate"):
+        untouched = f"{stage}_vg" if trained == "coco" else stage
+        assert v[untouched] == embedded[untouched], untouched
     assert v[f"download_{trained}"]["source"] == "official"
     # The other dataset stays the embedded synthetic one (no download, no paper thresholds on toy data).
     assert v[f"download_{other}"] == embedded[f"download_{other}"]
@@ -71,10 +81,12 @@ def test_tiny_overlay_changes_only_its_keys(tmp_path):
     assert result.returncode == 0, result.stderr
     tiny = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())["set"]
     after, before = yaml.safe_load(params.read_text()), yaml.safe_load(EMBEDDED.read_text())
-    for stage in STAGES:
-        for key, value in after[stage].items():
-            assert value == tiny.get(stage, {}).get(key, before[stage][key]), f"{stage}.{key}"
-    assert _load_every_stage(params)["train"]["num_iterations"] == 4
+    assert set(after) == set(before) and set(STAGES) <= set(after)
+    for section in after:
+        for key, value in after[section].items():
+            assert value == tiny.get(section, {}).get(key, before[section][key]), f"{section}.{key}"
+    loaded = _load_every_stage(params)
+    assert loaded["train"]["num_iterations"] == loaded["train_vg"]["num_iterations"] == 4
     assert oct(params.stat().st_mode & 0o777) == oct(0o644 & ~_umask())
 
 

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from helpers_eval import make_tiny_checkpoint
+from helpers_images import pink_box_height, sheet_cells
 from sg2im.config.generate import GenerateConfig
 from sg2im.config.loader import load_stage
 from sg2im.errors import DataError
@@ -113,7 +114,11 @@ def test_figure_sheets_and_mlflow(ckpt, tmp_path, monkeypatch):
     for p in FIGURES:
         graphs = json.loads(p.read_text())
         sheet = np.asarray(Image.open(out / "figures" / f"{p.stem}.png"))
-        assert sheet.shape[0] > 192 * len(graphs)  # one row per graph
+        assert sheet.shape[1] > 256 * len(graphs)  # one column per graph, images enlarged to 256 px
+        if shutil.which("dot"):  # every drawing at one scale: the same node height in every column
+            rows_below = 2 * 22 + 12 + 2 * (256 + 12) + 12  # caption, image and layout rows
+            heights = [pink_box_height(c) for c in sheet_cells(sheet, len(graphs), sheet.shape[0] - rows_below - 12)]
+            assert min(heights) > 5 and max(heights) - min(heights) <= 1, (p.stem, heights)
     assert not (out / "figures" / "stale_figure.png").exists()
     report = json.loads((out / "figures" / "report.json").read_text())
     assert all(v["status"] == "rendered" for v in report.values())

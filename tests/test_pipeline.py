@@ -24,8 +24,9 @@ import yaml
 
 from helpers_pipeline import BIN, dvc, git, make_project, project_env, ran_stages, run
 
-STAGES = ["download_coco", "download_vg", "preprocess_vg", "train", "strip", "evaluate", "generate"]
-DOWNSTREAM_OF_TRAIN = ["train", "strip", "evaluate", "generate"]
+COCO_MODEL = ["train", "strip", "evaluate", "generate"]
+VG_MODEL = ["train_vg", "strip_vg", "evaluate_vg", "generate_vg"]
+STAGES = ["download_coco", "download_vg", "preprocess_vg", *COCO_MODEL, *VG_MODEL]
 
 pytestmark = pytest.mark.slow
 
@@ -75,11 +76,15 @@ def test_repro_runs_every_stage_once_with_its_outputs(project):
     assert sorted(lock["stages"]) == sorted(STAGES)
     assert lock["stages"]["train"]["params"]["params.yaml"]["train"]["num_iterations"] == 4
     assert lock["stages"]["train"]["cmd"] == "python stages/train.py"
+    assert lock["stages"]["train_vg"]["cmd"] == "python stages/train.py --section train_vg"
     for path in ("data/coco/annotations/instances_train2017.json", "data/vg/train.h5", "data/vg/vocab.json",
                  "models/checkpoint_with_model.pt", "models/checkpoint_no_model.pt", "models/sg2im.pt",
                  "models/crop_classifier.pt", "plots/train_losses.csv", "plots/train_losses.png",
                  "plots/train_samples.png", "outputs/generate/figures/figure_5_coco.png",
-                 "outputs/generate/figures/README.txt"):
+                 "outputs/generate/figures/README.txt", "models/vg/checkpoint_with_model.pt", "models/vg/sg2im.pt",
+                 "models/vg/crop_classifier.pt", "metrics/train_vg.json", "metrics/evaluate_vg.json",
+                 "plots/vg/train_samples.png", "outputs/generate_vg/figures/figure_5_vg.png",
+                 "outputs/generate_vg/figures/figure_6_sheep.png", "outputs/generate_vg/figures/figure_6_street.png"):
         assert (root / path).is_file(), path
     assert len(list((root / "data/coco/images/train2017").glob("*.jpg"))) == 48
     # Cached outputs share their inode with the DVC cache (cache.type hardlink): no second copy on disk.
@@ -106,10 +111,13 @@ def test_metrics_show_and_mlflow_run(project):
     assert {"Generator losses (weighted)", "Discriminator losses", "plots/train_losses.png"} <= set(plots)
     values = plots["Generator losses (weighted)"][0]["content"]["data"]["values"]
     assert sorted({int(row["t"]) for row in values if row.get("total_loss")}) == [1, 2, 3, 4]
-    runs = _mlflow_runs(root)
-    assert len(runs) == 1
-    run_ = runs[0]
-    assert run_.info.run_id == train["mlflow_run_id"]
+    vg = metrics["metrics/train_vg.json"]["data"]
+    assert vg["iterations"] == 4 and "R@0.5" in metrics["metrics/evaluate_vg.json"]["data"]["headline"]
+    runs = {r.info.run_id: r for r in _mlflow_runs(root)}
+    assert set(runs) == {train["mlflow_run_id"], vg["mlflow_run_id"]}  # one run per model
+    assert runs[vg["mlflow_run_id"]].data.tags["dataset"] == "vg"
+    assert runs[vg["mlflow_run_id"]].data.tags["dvc.stage"] == "train_vg"
+    run_ = runs[train["mlflow_run_id"]]
     # The training run holds its generator-only checkpoint (logged by train) and strip's models/sg2im.pt;
     # evaluate attached its metrics file.
     client = _client(root)
@@ -128,7 +136,8 @@ def test_metrics_show_and_mlflow_run(project):
     # The last words of `make repro`: where everything is, with the numbers and the run.
     summary = run(root, sys.executable, "-m", "sg2im.summary").stdout
     assert "iterations 4" in summary and "R@0.5 pred boxes" in summary and run_.info.run_id in summary
-    assert "figure_5_coco.png" in summary and "make ui" in summary
+    assert "figure_5_coco.png" in summary and "figure_6_sheep.png" in summary and "make ui" in summary
+    assert vg["mlflow_run_id"] in summary
 
 
 def test_second_repro_runs_nothing(project):
@@ -183,7 +192,7 @@ def test_a_comment_in_a_file_no_stage_imports_reruns_nothing(project):
 def test_a_file_only_evaluate_imports_reruns_evaluate_only(project):
     root = project["root"]
     _append(root / "sg2im/metrics/report.py", "# an edit only evaluate sees\n")
-    assert ran_stages(dvc(root, "repro").stdout) == ["evaluate"]
+    assert sorted(ran_stages(dvc(root, "repro").stdout)) == ["evaluate", "evaluate_vg"]
     _commit(root, "comment in report.py")
     _clean(root)
 
@@ -192,8 +201,8 @@ def test_a_model_edit_reruns_train_from_iteration_zero_and_what_follows(project)
     root = project["root"]
     _append(root / "sg2im/model/crn.py", "# an edit of the model\n")
     out = dvc(root, "repro").stdout
-    assert ran_stages(out) == DOWNSTREAM_OF_TRAIN
-    assert "code: sg2im/model/crn.py changed" in out and "STARTING A FRESH RUN" in out
+    assert sorted(ran_stages(out)) == sorted(COCO_MODEL + VG_MODEL)  # both models run the model code
+    assert out.count("code: sg2im/model/crn.py changed") == 2 and "STARTING A FRESH RUN" in out
     train = _train_json(root)
     assert train["start"] == "fresh" and train["iterations_this_session"] == 4
     _commit(root, "model edit")
@@ -226,7 +235,7 @@ def test_a_killed_repro_resumes_and_completes(project):
     killed_at = read_checkpoint(ckpt)["counters"]["t"]
     assert 3 <= killed_at < 60, f"the kill came at t={killed_at}: too late to test resume"
     out = dvc(root, "repro").stdout
-    assert ran_stages(out) == DOWNSTREAM_OF_TRAIN
+    assert ran_stages(out) == COCO_MODEL  # the VG model's settings did not change
     assert f"resuming {ckpt.relative_to(root)} at t={killed_at}" in out, out[-3000:]
     train = _train_json(root)
     assert train["iterations"] == 60 and train["start"] == "resume"
@@ -239,9 +248,11 @@ def test_an_experiment_on_an_uncommitted_edit_records_the_dirty_tree(project):
     head = git(root, "rev-parse", "HEAD").stdout.strip()
     _append(root / "sg2im/model/layout.py", "# an uncommitted edit\n")
     out = dvc(root, "exp", "run", "-n", "exp-lr", "-S", "train.learning_rate=0.002").stdout
-    assert ran_stages(out) == DOWNSTREAM_OF_TRAIN
+    assert sorted(ran_stages(out)) == sorted(COCO_MODEL + VG_MODEL)  # the edit is in both models' code
     run_ = _client(root).get_run(_train_json(root)["mlflow_run_id"])
     assert run_.data.tags["dvc.exp_name"] == "exp-lr" and run_.info.run_name == "exp-lr"
+    vg_run = _client(root).get_run(json.loads((root / "metrics/train_vg.json").read_text())["mlflow_run_id"])
+    assert vg_run.info.run_name == "exp-lr-vg" and vg_run.data.params["learning_rate"] == "0.001"
     assert run_.data.tags["mlflow.source.git.commit"] == head and run_.data.tags["git.dirty"] == "True"
     assert len(run_.data.tags["git.diff_sha256"]) == 64 and run_.data.params["learning_rate"] == "0.002"
     git(root, "checkout", "--", ".")

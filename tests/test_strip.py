@@ -138,7 +138,7 @@ def test_strip_stage_keeps_what_generation_needs(tmp_path):
     out = tmp_path / "sg2im.pt"
     _strip("--input_checkpoint", str(src), "--output_checkpoint", str(out), "--keep_discriminators", "1")
     full = torch.load(out, weights_only=True)
-    assert set(full) == {"args", "model_kwargs", "model_state", "mlflow_run_id", "d_obj_state", "d_obj_kwargs",
+    assert set(full) == {"args", "model_kwargs", "model_state", "mlflow_run_id", "counters", "d_obj_state", "d_obj_kwargs",
                          "d_img_state", "d_img_kwargs"}
     assert full["model_kwargs"]["vocab"] == VOCAB and full["mlflow_run_id"] == "abc"
     model, _ = load_generator(out)
@@ -148,7 +148,7 @@ def test_strip_stage_keeps_what_generation_needs(tmp_path):
 
     small = tmp_path / "g.pt"
     _strip("--input_checkpoint", str(src), "--output_checkpoint", str(small), "--keep_discriminators", "0")
-    assert set(torch.load(small, weights_only=True)) == {"args", "model_kwargs", "model_state", "mlflow_run_id"}
+    assert set(torch.load(small, weights_only=True)) == {"args", "model_kwargs", "model_state", "mlflow_run_id", "counters"}
 
     # --input_dir/--output_dir strip every .pt of a folder
     (tmp_path / "in").mkdir()

@@ -10,6 +10,8 @@ from sg2im.imagenet import IMAGENET_MEAN
 from sg2im.vis import graph, images, layout
 from sg2im.vis import sheet as sheets
 
+from helpers_images import pink_box_height, sheet_cells
+
 
 def test_deprocess_rescales_each_image_to_full_range():
     imgs = torch.randn(2, 3, 4, 5)
@@ -77,12 +79,46 @@ def test_missing_dot_is_a_clear_error(monkeypatch):
         graph.draw_scene_graph(["a"], [])
 
 
-def test_figure_sheet_and_grid(tmp_path):
-    sg = np.zeros((100, 300, 3), np.uint8)
-    layout = np.full((64, 64, 3), 128, np.uint8)
+def test_figure_sheet_columns_nearest_images_and_caption(tmp_path):
+    drawing = np.full((100, 300, 3), 200, np.uint8)
+    layout_img = np.full((64, 64, 3), 128, np.uint8)
+    img = np.zeros((32, 32, 3), np.uint8)
+    img[::2, ::2] = 255  # a checkerboard of single pixels: blurred by smoothing, kept by nearest-neighbour
+    sheet = sheets.figure_sheet([img, img], [layout_img, layout_img], [drawing, drawing], caption="Figure 6\nmodel m")
+    # rows: drawing (scaled to the 256-px column: 100 * 256/300), image (32 * 8 = 256), layout (256), 2 caption lines
+    assert sheet.shape[1] == 130 + 2 * (256 + 12) + 12
+    assert sheet.shape[0] == 12 + (85 + 12) + (256 + 12) + (256 + 12) + 2 * 22 + 12
+    top = 12 + 85 + 12
+    cell = sheet[top:top + 256, 130:130 + 256]
+    assert set(np.unique(cell)) == {0, 255}  # nearest-neighbour: no grey from smoothing
+    assert np.array_equal(cell[:8, :8], np.full((8, 8, 3), 255)) and np.array_equal(cell[:8, 8:16], np.zeros((8, 8, 3)))
+    assert (sheet[-40:] != 255).any()  # the caption is drawn
+    with pytest.raises(ValueError, match="as many layouts"):
+        sheets.figure_sheet([img], [layout_img, layout_img])
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
+def test_figure_sheet_draws_every_scene_graph_at_one_scale():
+    small = graph.draw_scene_graph(["sky", "grass"], [[0, "above", 1]], fit=False)
+    big = graph.draw_scene_graph(["sky", "grass", "sheep", "tree", "boat", "ocean", "cloud"],
+                                 [[0, "above", 1], [2, "standing on", 1], [3, "behind", 2], [4, "on", 5],
+                                  [6, "in", 0], [5, "by", 1]], fit=False)
+    assert pink_box_height(small) == pink_box_height(big)  # dot draws both at one dpi
+    img = np.zeros((32, 32, 3), np.uint8)
+    lay = np.full((64, 64, 3), 255, np.uint8)
+    sheet = sheets.figure_sheet([img, img], [lay, lay], [small, big])
+    height = max(small.shape[0], big.shape[0]) * sheets.drawing_scale([small, big], 256, 320, 0.08)
+    cells = sheet_cells(sheet, 2, int(round(height)))
+    heights = [pink_box_height(c) for c in cells]
+    assert heights[0] > 5 and abs(heights[0] - heights[1]) <= 1, heights  # the same node size on the sheet
+    fitted = graph.draw_scene_graph(["sky", "grass", "sheep", "tree", "boat", "ocean", "cloud"],
+                                    [[0, "above", 1], [2, "standing on", 1], [3, "behind", 2], [4, "on", 5],
+                                     [6, "in", 0], [5, "by", 1]])
+    assert pink_box_height(fitted) < pink_box_height(big)  # the original's 5x3-inch fit shrinks big graphs
+
+
+def test_grid_and_png_round_trip(tmp_path):
     img = np.full((32, 32, 3), 200, np.uint8)
-    sheet = sheets.figure_sheet([[sg, layout, img], [None, layout, img]], height=64)
-    assert sheet.shape[0] == 24 + 2 * (64 + 8) + 8
     grid = images.image_grid(np.stack([img] * 5), nrow=3, pad=2)
     assert grid.shape == (2 * 32 + 3 * 2, 3 * 32 + 4 * 2, 3)
     path = images.save_png(grid, tmp_path / "sub" / "grid.png")

@@ -5,7 +5,8 @@
 
 ``--help`` lists every setting with the value in effect, the original's (and the paper's) value and
 its meaning, grouped as the config class groups them. ``--params FILE`` (or ``$SG2IM_PARAMS``) reads
-another params file. An unknown key names the closest real one; a wrong type names the key, the
+another params file. ``--section train_vg`` reads another model's section (``<stage>_<model>``, as complete
+as the stage's own) instead of ``<stage>``: the pipeline's second model (``train_vg``, ``strip_vg``, ...). An unknown key names the closest real one; a wrong type names the key, the
 value and the type expected.
 """
 from __future__ import annotations
@@ -33,15 +34,25 @@ class Loaded(Generic[T]):
     config: T
     explicit: frozenset[str]  # settings given on the command line
     params_file: Path
+    section: str = ""  # the params.yaml section read last (the stage's, or a model's: train_vg)
+
+
+def _option(argv: Sequence[str], name: str) -> str | None:
+    """The value of ``--name VALUE`` / ``--name=VALUE`` in ``argv`` (the last one given), else None."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == f"--{name}" and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith(f"--{name}="):
+            found = arg.split("=", 1)[1]
+    return found
 
 
 def params_path(argv: Sequence[str] = ()) -> Path:
     """``--params FILE`` in ``argv``, else ``$SG2IM_PARAMS``, else ``./params.yaml``, else the repository's."""
-    for i, arg in enumerate(argv):
-        if arg == "--params" and i + 1 < len(argv):
-            return Path(argv[i + 1])
-        if arg.startswith("--params="):
-            return Path(arg.split("=", 1)[1])
+    given = _option(argv, "params")
+    if given:
+        return Path(given)
     if os.environ.get("SG2IM_PARAMS"):
         return Path(os.environ["SG2IM_PARAMS"])
     local = Path.cwd() / "params.yaml"
@@ -68,12 +79,24 @@ def read_section(path: Path, section: str) -> dict[str, Any]:
     return value
 
 
-def build_parser(stage: str, cls: type, values: dict[str, Any], description: str) -> argparse.ArgumentParser:
+def stage_section(stage: str, argv: Sequence[str]) -> str:
+    """The params.yaml section a stage reads: its own, or a model's (``--section <stage>_<model>``)."""
+    section = _option(argv, "section") or stage
+    if section != stage and not section.startswith(f"{stage}_"):
+        raise ParamsError(f"--section {section}: stage '{stage}' reads its own section or a model's section "
+                          f"named {stage}_<model> (e.g. {stage}_vg)")
+    return section
+
+
+def build_parser(stage: str, cls: type, values: dict[str, Any], description: str,
+                 section: str = "") -> argparse.ArgumentParser:
     """Flags named as the settings; ``--help`` shows the value in effect, the original's and the meaning."""
     parser = argparse.ArgumentParser(
-        prog=f"python stages/{stage}.py", usage=f"python stages/{stage}.py [--help] [--params FILE] [--<setting> VALUE ...]",
+        prog=f"python stages/{stage}.py",
+        usage=f"python stages/{stage}.py [--help] [--params FILE] [--section {stage}_<model>] [--<setting> VALUE ...]",
         allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=f"{description}\nValues come from the '{stage}:' section of params.yaml; flags override them.")
+        description=f"{description}\nValues come from the '{section or stage}:' section of params.yaml; flags "
+                    "override them.")
     groups: dict[str, argparse._ArgumentGroup] = {}
     for info in flat_fields(cls):
         target = parser
@@ -82,6 +105,8 @@ def build_parser(stage: str, cls: type, values: dict[str, Any], description: str
         target.add_argument(f"--{info.name}", default=argparse.SUPPRESS, metavar=info.name.upper(),
                             help=help_text(info, values))
     parser.add_argument("--params", default=None, help="Read this params file instead of params.yaml.")
+    parser.add_argument("--section", default=None, help=f"Read the section {stage}_<model> of params.yaml instead "
+                        f"of '{stage}:' (the pipeline's second model: {stage}_vg).")
     return parser
 
 
@@ -97,24 +122,25 @@ def help_text(info: FieldInfo, values: dict[str, Any]) -> str:
     return text.replace("%", "%%")
 
 
-def load_stage(stage: str, cls: type[T], argv: Sequence[str] | None = None, description: str = "",
-               sections: Sequence[str] | None = None) -> Loaded[T]:
-    """Resolve ``stage``'s settings into ``cls``; ``sections`` (default: just ``stage``) are merged in
-    order, later ones overriding (a model's own section over the shared ``train`` one)."""
+def load_stage(stage: str, cls: type[T], argv: Sequence[str] | None = None, description: str = "") -> Loaded[T]:
+    """Resolve ``stage``'s settings into ``cls``: declared defaults < its section of params.yaml (or the
+    model's, ``--section``) < the flags."""
     argv = list(sys.argv[1:] if argv is None else argv)
     path = params_path(argv)
-    merged: dict[str, Any] = {}
-    for section in sections or (stage,):
-        values = read_section(path, section)
-        build(cls, values, str(path), section)  # unknown keys and bad values, named with their section
-        merged.update(values)
-    parser = build_parser(stage, cls, merged, description)
+    section = stage_section(stage, argv)
+    if section != stage and section not in read_params_file(path):
+        raise ParamsError(f"{path}: no section '{section}' (--section {section}). Add it (a copy of '{stage}:' "
+                          f"with this model's values) or drop --section.")
+    values = read_section(path, section)
+    build(cls, values, str(path), section)  # unknown keys and bad values, named with their section
+    parser = build_parser(stage, cls, values, description, section)
     cli = vars(parser.parse_args(argv))
     cli.pop("params", None)
+    cli.pop("section", None)
     infos = {i.name: i for i in flat_fields(cls)}
     flags = {k: parse_setting(infos[k], v, f"command line --{k}") for k, v in cli.items() if k in infos}
-    config = build(cls, {**merged, **flags}, str(path), stage)
-    return Loaded(config, frozenset(flags), path)
+    config = build(cls, {**values, **flags}, str(path), section)
+    return Loaded(config, frozenset(flags), path, section)
 
 
 def run_stage(main: Callable[[], Any]) -> None:

@@ -19,3 +19,15 @@ STAGE_CONFIGS: dict[str, type] = {
     "generate": GenerateConfig,
 }
 STAGES = tuple(STAGE_CONFIGS)
+
+
+def stage_of(section: str) -> str:
+    """The stage whose settings a params.yaml section holds: ``train_vg`` -> ``train`` (a second model's
+    section), ``download_coco`` -> itself."""
+    if section in STAGE_CONFIGS:
+        return section
+    for stage in sorted(STAGE_CONFIGS, key=len, reverse=True):
+        if section.startswith(f"{stage}_"):
+            return stage
+    raise KeyError(f"params.yaml section '{section}' is no stage's (stages: {', '.join(STAGES)}; a second model's "
+                   "sections are named <stage>_<model>)")
