@@ -21,7 +21,7 @@ class DataConfig:
                                    "this many filtered val2017 images; the test split follows them).", identity=False)
     shuffle_val: bool = setting(True, "Shuffle the validation images (1/0).", identity=False)
     loader_num_workers: int = setting(4, "DataLoader worker processes (0: load in the main process; resume is "
-                                      "bit-exact only with 0).", identity=False)
+                                      "bit-exact only with 0). On CUDA the batches are pinned and the workers persist.", identity=False)
     include_relationships: bool = setting(True, "Use relationships (0: the 'no relationships' ablation).")
     # ---- Visual Genome (the files of preprocess_vg)
     vg_image_dir: str = setting(f"{VG}/images", "VG image folder (original datasets/vg/images).")

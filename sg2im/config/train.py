@@ -111,6 +111,16 @@ class RunConfig:
                          "DistributedDataParallel workers (torchrun --standalone).", new=True, local=True,
                          identity=False)
     track: bool = setting(True, "Log the run to MLflow (1/0).", new=True, local=True, identity=False)
+    precision: str = setting("fp32", "Arithmetic of the forward passes: fp32; bf16 or fp16 autocast (fp16 with a "
+                             "gradient scaler per optimiser). Losses are computed in fp32.",
+                             choices=("fp32", "bf16", "fp16"), new=True)
+    channels_last: bool = setting(False, "1 = images and convolution weights in channels-last memory order (faster "
+                                  "convolutions on GPUs with tensor cores).", new=True, identity=False)
+    compile: bool = setting(False, "1 = torch.compile G and both discriminators (the first iterations are slow "
+                            "while it compiles).", new=True, identity=False)
+    compile_backend: str = setting("inductor", "torch.compile backend (inductor needs a C++ compiler on CPU, Triton "
+                                   "on GPU; aot_eager traces without generating code).",
+                                   choices=("inductor", "aot_eager", "eager"), new=True, identity=False)
 
 
 @dataclass(frozen=True)

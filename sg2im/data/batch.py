@@ -36,6 +36,11 @@ class SceneGraphBatch:
         }
         return replace(self, **moved)
 
+    def pin_memory(self) -> "SceneGraphBatch":
+        """Every tensor in page-locked memory (DataLoader ``pin_memory``: faster, asynchronous copies to CUDA)."""
+        return replace(self, **{f.name: getattr(self, f.name).pin_memory() for f in fields(self)
+                                if getattr(self, f.name) is not None})
+
     def as_tuple(self) -> tuple:
         """The original collate output: 6 tensors for VG, 7 (masks after boxes) for COCO."""
         if self.masks is None:

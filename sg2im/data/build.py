@@ -106,13 +106,14 @@ def build_vocab_and_datasets(data: DataConfig, model: ModelConfig,
 
 
 def build_loader(dataset: Dataset, batch_size: int, shuffle: bool, num_workers: int, sampler: Sampler | None = None,
-                 drop_last: bool = False, seed: int = 0) -> DataLoader:
+                 drop_last: bool = False, seed: int = 0, pin_memory: bool = False) -> DataLoader:
     """A DataLoader that collates with :func:`collate_scene_graphs`; shuffling and the workers'
-    random relationships/object sampling are seeded from ``seed``."""
+    random relationships/object sampling are seeded from ``seed``; workers persist across epochs;
+    ``pin_memory`` (training on CUDA) pins the batches for asynchronous copies."""
     generator = torch.Generator()
     generator.manual_seed(int(seed))
     return DataLoader(
         dataset, batch_size=int(batch_size), shuffle=bool(shuffle) and sampler is None, sampler=sampler,
         num_workers=int(num_workers), collate_fn=collate_scene_graphs, drop_last=bool(drop_last),
-        generator=generator, persistent_workers=int(num_workers) > 0,
+        generator=generator, persistent_workers=int(num_workers) > 0, pin_memory=bool(pin_memory),
     )

@@ -5,9 +5,10 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from sg2im.checkpoint import strip_state_prefix
-from sg2im.config.train import TrainConfig
+from sg2im.config.train import RunConfig, TrainConfig
 from sg2im.errors import ParamsError
 from sg2im.model import AcCropDiscriminator, PatchDiscriminator, Sg2ImModel, build_generator
+from sg2im.training.speed import Precision, check_compile_backend, compiled, to_channels_last
 from sg2im.training.start import Start
 from sg2im.training.state import RunState, set_rng_state
 from sg2im.training.step import Nets, Optims, make_adam
@@ -68,3 +69,18 @@ def wrap_ddp(nets: Nets) -> Nets:
     def wrap(module):
         return DDP(module, find_unused_parameters=True) if module is not None else None
     return Nets(wrap(nets.model), wrap(nets.d_obj), wrap(nets.d_img))
+
+
+def speed_up(nets: Nets, run: RunConfig, device: torch.device, start: Start) -> tuple[Nets, Precision]:
+    """``run``'s speed settings applied: channels-last weights, torch.compile of the three networks (the
+    backend checked first), and the precision (with a resumed run's gradient-scaler state)."""
+    if run.channels_last:
+        to_channels_last(nets.model, nets.d_obj, nets.d_img)
+    if run.compile:
+        check_compile_backend(run.compile_backend, device)
+        nets = Nets(compiled(nets.model, run.compile_backend), compiled(nets.d_obj, run.compile_backend),
+                    compiled(nets.d_img, run.compile_backend))
+    precision = Precision.build(run.precision, device)
+    if start.mode == "resume":
+        precision.load_state_dict(start.checkpoint.get("amp_state"))
+    return nets, precision

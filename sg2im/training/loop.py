@@ -11,26 +11,31 @@ the end of an epoch). Under torchrun every rank runs this loop on its shard of e
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator
+
+import torch
 
 from sg2im.atomic import remove_stale_temps
 from sg2im.checkpoint import atomic_torch_save, save_checkpoint_pair, strip_checkpoint
 from sg2im.config.schema import flatten
 from sg2im.config.train import TrainConfig
+from sg2im.data.batch import SceneGraphBatch
 from sg2im.data.build import build_loader, build_vocab_and_datasets
 from sg2im.errors import ParamsError
 from sg2im.pipeline import by_dvc
 from sg2im.progress import progress, say
 from sg2im.tracking import Tracker
 from sg2im.training import distributed
-from sg2im.training.build import build_networks, make_optimizers, restore, wrap_ddp
+from sg2im.training.build import build_networks, make_optimizers, restore, speed_up, wrap_ddp
 from sg2im.training.check import check_model
 from sg2im.training.identity import RunIdentity, current_identity, git_state
 from sg2im.training.recorder import Recorder
 from sg2im.training.sampler import ResumableDistributedSampler
 from sg2im.training.start import Start, decide_start
 from sg2im.training.state import PLACEHOLDERS, RunState, rng_state, seed_everything
+from sg2im.training.speed import Precision
 from sg2im.training.step import Nets, Optims, Timer, make_adam, train_step
 
 
@@ -53,10 +58,11 @@ def train(cfg: TrainConfig, datasets: tuple[dict, dict] | None = None,
     nets, model_kwargs = build_networks(cfg, vocab, start, dist.device)
     optims = make_optimizers(nets, cfg.optim.learning_rate)
     state = restore(start, nets, optims, cfg, dist.rank, dist.device)
+    nets, precision = speed_up(nets, cfg.run, dist.device, start)
     sampler = ResumableDistributedSampler(data["train"], dist.world_size, dist.rank, shuffle=True,
                                           seed=cfg.optim.seed, batch_size=cfg.optim.batch_size)
     loader = build_loader(data["train"], cfg.optim.batch_size, shuffle=False, num_workers=cfg.data.loader_num_workers,
-                          sampler=sampler, seed=cfg.optim.seed)
+                          sampler=sampler, seed=cfg.optim.seed, pin_memory=dist.device.type == "cuda")
     nets = wrap_ddp(nets) if dist.distributed else nets
     if dist.is_main:
         say(start.message)
@@ -65,7 +71,7 @@ def train(cfg: TrainConfig, datasets: tuple[dict, dict] | None = None,
         recorder.say(f"distributed: {dist.world_size} processes ({'nccl' if dist.device.type == 'cuda' else 'gloo'}), "
                      f"batch {cfg.optim.batch_size} per process, effective batch "
                      f"{dist.world_size * cfg.optim.batch_size}")
-    save = SavePoint(cfg, vocab, model_kwargs, identity, data, nets, optims, sampler, recorder, dist, state)
+    save = SavePoint(cfg, vocab, model_kwargs, identity, data, nets, optims, sampler, recorder, dist, state, precision)
     timer, n = Timer(cfg.output.timing, dist.device), cfg.optim.num_iterations
     session_t, loop_start, saved_t = state.t, time.time(), state.t if start.mode == "resume" else None
     bar = progress(total=n, initial=state.t, enabled=dist.is_main, unit="it", desc="train")
@@ -76,8 +82,8 @@ def train(cfg: TrainConfig, datasets: tuple[dict, dict] | None = None,
                 nets.model.eval()
                 optims.g = make_adam(nets.model, cfg.optim.learning_rate)
             state.t, state.data_batch = state.t + 1, state.data_batch + 1
-            step = train_step(nets, optims, batch.to(dist.device), cfg.losses, cfg.discriminators.gan_loss_type,
-                              cfg.discriminators.d_clip, timer)
+            step = train_step(nets, optims, on_device(batch, dist.device, cfg.run.channels_last), cfg.losses,
+                              cfg.discriminators.gan_loss_type, cfg.discriminators.d_clip, timer, precision)
             if step is None:
                 state.nan_skipped += 1
                 recorder.skipped(state)
@@ -108,6 +114,12 @@ def train(cfg: TrainConfig, datasets: tuple[dict, dict] | None = None,
     return summary
 
 
+def on_device(batch: SceneGraphBatch, device: torch.device, channels_last: bool) -> SceneGraphBatch:
+    """The batch on ``device`` (asynchronously from pinned memory on CUDA), images channels-last if asked."""
+    batch = batch.to(device, non_blocking=device.type == "cuda")
+    return replace(batch, imgs=batch.imgs.contiguous(memory_format=torch.channels_last)) if channels_last else batch
+
+
 def batches(loader, sampler: ResumableDistributedSampler, state: RunState, n: int) -> Iterator:
     """The training batches from the run's position in the data order until t reaches ``n`` (each epoch's
     order depends on (seed, epoch) only, so a resumed run sees the batches an uninterrupted one would)."""
@@ -128,8 +140,9 @@ class SavePoint:
 
     def __init__(self, cfg: TrainConfig, vocab: dict, model_kwargs: dict, identity: RunIdentity, data: dict,
                  nets: Nets, optims: Optims, sampler: ResumableDistributedSampler, recorder: Recorder, dist,
-                 state: RunState):
+                 state: RunState, precision: Precision):
         self.cfg, self.vocab, self.model_kwargs, self.identity = cfg, vocab, model_kwargs, identity
+        self.precision = precision
         self.nets, self.optims, self.sampler, self.recorder, self.dist = nets, optims, sampler, recorder, dist
         self.wall_before = state.wall_time_s  # time spent in earlier sessions of this run
         self.checkpoint: dict | None = None
@@ -144,7 +157,7 @@ class SavePoint:
     def __call__(self, state: RunState, started: float) -> None:
         rng_states = distributed.gather_objects(rng_state(self.dist.device))
         if self.dist.is_main:
-            g = self.nets.raw("model")
+            g = self.nets.weights("model")
             image_idx = self.vocab.get("object_name_to_idx", {}).get("__image__", 0)
             checks = {split: check_model(self.cfg.losses, g, self.loaders[split], self.dist.device,
                                          self.cfg.data.num_val_samples, image_idx) for split in ("train", "val")}
@@ -158,7 +171,7 @@ class SavePoint:
 
     def checkpoint_dict(self, state: RunState) -> dict:
         """The original's checkpoint keys, the run state, the states of every network and optimiser, identity."""
-        raw = {name: self.nets.raw(name) for name in ("model", "d_obj", "d_img")}
+        raw = {name: self.nets.weights(name) for name in ("model", "d_obj", "d_img")}
         o = self.optims
         disc = self.cfg.discriminators
         return {
@@ -171,6 +184,7 @@ class SavePoint:
             "d_obj_optim_state": o.d_obj.state_dict() if o.d_obj is not None else None,
             "d_img_state": raw["d_img"].state_dict() if raw["d_img"] is not None else None,
             "d_img_optim_state": o.d_img.state_dict() if o.d_img is not None else None,
+            "amp_state": self.precision.state_dict(),
             "identity": self.identity.to_dict(), "fingerprint_params": self.identity.params,
             "params_fingerprint": self.identity.digests()["params"],
         }

@@ -23,6 +23,7 @@ from sg2im.data.batch import SceneGraphBatch
 from sg2im.training import distributed
 from sg2im.training.losses import (d_img_losses, d_obj_losses, generator_adversarial_losses, generator_losses,
                                    get_gan_losses, total)
+from sg2im.training.speed import Precision, fp32
 
 
 @dataclass
@@ -34,8 +35,14 @@ class Nets:
     d_img: nn.Module | None
 
     def raw(self, name: str) -> nn.Module | None:
+        """The network without its DistributedDataParallel wrapper (still compiled when compiled)."""
         module = getattr(self, name)
         return distributed.unwrap(module) if module is not None else None
+
+    def weights(self, name: str) -> nn.Module | None:
+        """The plain module (no DDP, no torch.compile wrapper): state dicts with the original's keys, checks."""
+        module = self.raw(name)
+        return getattr(module, "_orig_mod", module) if module is not None else None
 
 
 @dataclass
@@ -102,16 +109,13 @@ def clip_weights_(module: nn.Module, clip_value: float | None) -> nn.Module:
     return module
 
 
-def _update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-
-
 def train_step(nets: Nets, optims: Optims, batch: SceneGraphBatch, weights: LossConfig, gan_loss_type: str,
-               d_clip: float | None, timer: Callable[[str], object] | None = None) -> StepLosses | None:
-    """One G, D_obj, D_img update on ``batch``; None when the NaN guard skipped it."""
+               d_clip: float | None, timer: Callable[[str], object] | None = None,
+               precision: Precision | None = None) -> StepLosses | None:
+    """One G, D_obj, D_img update on ``batch``; None when the NaN guard skipped it. ``precision``: autocast
+    of the forward passes (losses in fp32) and fp16 gradient scaling; fp32 when None."""
     timer = timer or Timer(False, batch.imgs.device)
+    amp = precision or Precision(device_type=batch.imgs.device.type)
     g_loss, d_loss = get_gan_losses(gan_loss_type)
     imgs, objs, boxes, obj_to_img = batch.imgs, batch.objs, batch.boxes, batch.obj_to_img
     d_obj, d_img = nets.raw("d_obj"), nets.raw("d_img")  # plain modules: no DDP sync in the G step
@@ -119,13 +123,16 @@ def train_step(nets: Nets, optims: Optims, batch: SceneGraphBatch, weights: Loss
     set_requires_grad(d_obj, False)
     set_requires_grad(d_img, False)
     with timer("G forward"):
-        imgs_pred, boxes_pred, masks_pred, rel_scores = nets.model(objs, batch.triples, obj_to_img,
-                                                                   boxes_gt=boxes, masks_gt=batch.masks)
+        with amp.autocast():
+            out_g = nets.model(objs, batch.triples, obj_to_img, boxes_gt=boxes, masks_gt=batch.masks)
+        imgs_pred, boxes_pred, masks_pred, rel_scores = fp32(*out_g)
         losses = generator_losses(weights, imgs, imgs_pred, boxes, boxes_pred, batch.masks, masks_pred,
                                   batch.triples[:, 1], rel_scores)
     with timer("D forwards for G"):
-        obj_scores, ac_loss = d_obj(imgs_pred, objs, boxes, obj_to_img) if d_obj is not None else (None, None)
-        img_scores = d_img(imgs_pred) if d_img is not None else None
+        with amp.autocast():
+            obj_scores, ac_loss = d_obj(imgs_pred, objs, boxes, obj_to_img) if d_obj is not None else (None, None)
+            img_scores = d_img(imgs_pred) if d_img is not None else None
+        obj_scores, ac_loss, img_scores = fp32(obj_scores, ac_loss, img_scores)
         losses.update(generator_adversarial_losses(weights, g_loss, obj_scores, ac_loss, img_scores))
     total_loss = total(losses)
     out = StepLosses(g={k: v.item() for k, v in losses.items()})
@@ -134,7 +141,7 @@ def train_step(nets: Nets, optims: Optims, batch: SceneGraphBatch, weights: Loss
     finite = distributed.all_true(math.isfinite(out.g["total_loss"]), imgs.device)
     if finite:
         with timer("G backward+step"):
-            _update(optims.g, total_loss)
+            amp.update(optims.g, total_loss, "g")
     set_requires_grad(d_obj, True)
     set_requires_grad(d_img, True)
     if not finite:
@@ -143,16 +150,19 @@ def train_step(nets: Nets, optims: Optims, batch: SceneGraphBatch, weights: Loss
     imgs_fake = imgs_pred.detach()
     if nets.d_obj is not None:
         with timer("D_obj step"):
-            scores_fake, ac_loss_fake = nets.d_obj(imgs_fake, objs, boxes, obj_to_img)
-            scores_real, ac_loss_real = nets.d_obj(imgs, objs, boxes, obj_to_img)
-            d = d_obj_losses(d_loss, scores_real, scores_fake, ac_loss_real, ac_loss_fake)
-            _update(optims.d_obj, d["d_obj_gan_loss"] + d["d_ac_loss_real"] + d["d_ac_loss_fake"])
+            with amp.autocast():
+                scores_fake, ac_loss_fake = nets.d_obj(imgs_fake, objs, boxes, obj_to_img)
+                scores_real, ac_loss_real = nets.d_obj(imgs, objs, boxes, obj_to_img)
+            d = d_obj_losses(d_loss, *fp32(scores_real, scores_fake, ac_loss_real, ac_loss_fake))
+            amp.update(optims.d_obj, d["d_obj_gan_loss"] + d["d_ac_loss_real"] + d["d_ac_loss_fake"], "d_obj")
             clip_weights_(d_obj, d_clip)
         out.d.update({k: v.item() for k, v in d.items()})
     if nets.d_img is not None:
         with timer("D_img step"):
-            d = d_img_losses(d_loss, *_real_then_fake(nets.d_img, imgs_fake, imgs))
-            _update(optims.d_img, d["d_img_gan_loss"])
+            with amp.autocast():
+                real_fake = _real_then_fake(nets.d_img, imgs_fake, imgs)
+            d = d_img_losses(d_loss, *fp32(*real_fake))
+            amp.update(optims.d_img, d["d_img_gan_loss"], "d_img")
             clip_weights_(d_img, d_clip)
         out.d.update({k: v.item() for k, v in d.items()})
     return out
