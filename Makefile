@@ -37,9 +37,12 @@ repro: install
 	$(VENV)/bin/dvc repro
 	$(PY) -m sg2im.summary
 
+# Two pytest workers (pytest-xdist), one test file per worker: most tests wait on single-threaded work
+# (imports, DVC, subprocesses), so two run side by side on 2 cores. TEST_WORKERS=1 runs them one by one.
 # pytest exits 5 when it collects no test; say so loudly instead of failing with no message.
+TEST_WORKERS ?= 2
 test: install $(BROWSER_STAMP)
-	@$(PY) -m pytest -q -x --timeout=900 tests; rc=$$?; \
+	@$(PY) -m pytest -q -x -n $(TEST_WORKERS) --dist loadfile --timeout=900 tests; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 test-fast: install
@@ -52,3 +55,4 @@ bench: install
 ui: install
 	@echo "MLflow UI: http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath .)/mlflow.db --host 127.0.0.1 --port 5000
+

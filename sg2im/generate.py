@@ -23,7 +23,7 @@ from sg2im.tracking import Tracker
 from sg2im.vis.graph import dot_available, draw_scene_graph
 from sg2im.vis.images import deprocess_images, save_png
 from sg2im.vis.layout import draw_layout
-from sg2im.vis.sheet import caption_text, figure_sheet
+from sg2im.vis.sheet import DRAWING_DPI, caption_text, figure_sheet
 
 
 @dataclass
@@ -110,7 +110,8 @@ def render_figure(model, path: Path, draw_graphs: bool, layout_size: int = 256, 
         return FigureResult(name, "skipped", [], bad, reason="no graph of this figure is covered by the model's vocabulary")
     chosen = [graphs[i] for i in ok]
     rendered = render_graphs(model, chosen, str(path), False, layout_size)
-    drawings = [draw_scene_graph(g["objects"], g.get("relationships", []), fit=False) for g in chosen] if draw_graphs else None
+    drawings = [draw_scene_graph(g["objects"], g.get("relationships", []), fit=False, dpi=DRAWING_DPI)
+                for g in chosen] if draw_graphs else None
     about = about or {}
     caption = caption_text(name, about.get("checkpoint", "?"), about.get("dataset"), about.get("iterations"),
                            about.get("image_size"), skipped=len(bad))

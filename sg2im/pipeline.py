@@ -143,28 +143,57 @@ def _fill(text: str, params: dict) -> str:
     return _TEMPLATE.sub(lambda m: str(_lookup(params, m.group(1))), text)
 
 
-def pipeline_outputs(root: Path = REPO_ROOT) -> dict[Path, str]:
-    """``{absolute output path: stage}`` of every ``outs``/``metrics``/``plots`` entry of ``dvc.yaml``
-    (``foreach`` stages included); {} where there is no dvc.yaml."""
+def _stage_entries(keys: tuple[str, ...], root: Path) -> Iterable[tuple[str, Path]]:
+    """``(stage, absolute path)`` of every entry under ``keys`` of every stage of ``dvc.yaml`` (``foreach``
+    stages included), ``${...}`` filled from ``params.yaml``; entries that cannot be filled are skipped."""
     root = Path(root)
     dvc_file = root / "dvc.yaml"
     if not dvc_file.is_file():
-        return {}
+        return
     spec = yaml.safe_load(dvc_file.read_text()) or {}
     params_file = root / "params.yaml"
     params = yaml.safe_load(params_file.read_text()) if params_file.is_file() else {}
-    out: dict[Path, str] = {}
     for name, stage in (spec.get("stages") or {}).items():
         for item_name, item in _expand(name, stage, params):
-            for key in ("outs", "metrics", "plots"):
+            for key in keys:
                 for entry in item.get(key) or []:
                     path = next(iter(entry)) if isinstance(entry, dict) else entry
                     try:
                         filled = _fill(str(path), {**params, "item": item.get("_item"), "key": item.get("_key")})
                     except KeyError:
                         continue
-                    out[(root / filled).resolve()] = item_name
-    return out
+                    yield item_name, (root / filled).resolve()
+
+
+def pipeline_outputs(root: Path = REPO_ROOT) -> dict[Path, str]:
+    """``{absolute output path: stage}`` of every ``outs``/``metrics``/``plots`` entry of ``dvc.yaml``;
+    {} where there is no dvc.yaml."""
+    return {path: stage for stage, path in _stage_entries(("outs", "metrics", "plots"), root)}
+
+
+def declared_deps(stage: str, root: Path = REPO_ROOT) -> list[Path]:
+    """The absolute paths ``dvc.yaml`` lists as ``stage``'s deps."""
+    return [path for name, path in _stage_entries(("deps",), root) if name == stage]
+
+
+def check_reads(paths: Iterable[str], what: str = "reads", root: Path | None = None) -> None:
+    """Under DVC, refuse a stage that reads a file its ``deps`` in dvc.yaml do not cover (DVC would not re-run
+    it when that file changes): e.g. ``train.dataset: vg`` in the COCO model's stage. No-op for a run by hand.
+    ``root``: the project DVC runs (default: the working directory, where DVC starts every stage)."""
+    stage = os.environ.get("DVC_STAGE", "")
+    if not by_dvc() or not stage:
+        return
+    root = Path.cwd() if root is None else Path(root)
+    deps = declared_deps(stage, root)
+    if not deps:
+        return  # a stage of another dvc.yaml (or none): nothing to hold it to
+    for rel in paths:
+        path = (Path(root) / rel).resolve()
+        if not any(path == dep or dep in path.parents for dep in deps):
+            raise ParamsError(
+                f"stage '{stage}' {what} {rel}, which dvc.yaml does not list in its deps: DVC would not re-run it "
+                f"when that changes. The pipeline trains one model per dataset (train: COCO, train_vg: Visual "
+                f"Genome); change the dataset of the stage that trains it, or add the path to the stage's deps.")
 
 
 def _expand(name: str, stage: dict, params: dict) -> Iterable[tuple[str, dict]]:

@@ -135,3 +135,26 @@ def vocab_from_names(object_names: list[str], predicate_names: list[str]) -> dic
         "object_idx_to_name": objs, "object_name_to_idx": {n: i for i, n in enumerate(objs)},
         "pred_idx_to_name": preds, "pred_name_to_idx": {n: i for i, n in enumerate(preds)},
     }
+
+
+def vocab_index_map(data_vocab: dict, model_vocab: dict, source: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Index tables (objects, predicates) from ``data_vocab`` to ``model_vocab`` by name, for a model whose
+    vocabulary holds the data's names in another order or more of them (the released coco64 has four
+    predicates the COCO loader never makes); None when the two are the same. A data name the model lacks is a
+    :class:`DataError` naming it and ``source``."""
+    maps = []
+    for names_key, index_key, kind in (("object_idx_to_name", "object_name_to_idx", "object"),
+                                       ("pred_idx_to_name", "pred_name_to_idx", "predicate")):
+        names, table = data_vocab[names_key], model_vocab[index_key]
+        if list(names) == list(model_vocab[names_key]):
+            maps.append(None)
+            continue
+        missing = [n for n in names if n != "NONE" and n not in table]
+        if missing:
+            raise DataError(f"{source}: the model's vocabulary lacks the {kind}s {missing[:8]} of the data; evaluate "
+                            "a model on the dataset it was trained on (COCO names and VG names differ).")
+        maps.append(torch.tensor([table.get(n, 0) for n in names], dtype=torch.long))
+    if maps == [None, None]:
+        return None
+    return tuple(m if m is not None else torch.arange(len(data_vocab[k]))
+                 for m, k in zip(maps, ("object_idx_to_name", "pred_idx_to_name")))

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,6 +65,53 @@ def make_project(dest: Path, config: str | None = "tiny") -> Path:
     return dest
 
 
+COCO_MODEL = ["train", "strip", "evaluate", "generate"]
+VG_MODEL = ["train_vg", "strip_vg", "evaluate_vg", "generate_vg"]
+STAGES = ["download_coco", "download_vg", "preprocess_vg", *COCO_MODEL, *VG_MODEL]
+
+
+def repro_project(tmp_path_factory, name: str, commit_results: bool = False) -> dict:
+    """A fresh copy of the project (tiny configuration) after its first `dvc repro` (its results committed
+    to git when asked, as a user would before experimenting)."""
+    root = make_project(tmp_path_factory.mktemp(name) / "sg2im")
+    first = dvc(root, "repro")
+    if commit_results:
+        commit(root, "pipeline results")
+    return {"root": root, "first": first.stdout}
+
+
 def ran_stages(output: str) -> list[str]:
     """The stages a `dvc repro` / `dvc exp run` output says it ran, in order."""
     return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")]
+
+
+def mlflow_client(root: Path):
+    from mlflow import MlflowClient
+
+    return MlflowClient(f"sqlite:///{root}/mlflow.db")
+
+
+def mlflow_runs(root: Path) -> list:
+    client = mlflow_client(root)
+    experiment = client.get_experiment_by_name("sg2im")
+    assert experiment is not None, "no 'sg2im' experiment in the project's mlflow.db"
+    return client.search_runs([experiment.experiment_id])
+
+
+def train_json(root: Path, model: str = "") -> dict:
+    """metrics/train.json of the COCO model, or metrics/train_<model>.json."""
+    return json.loads((root / f"metrics/train{'_' + model if model else ''}.json").read_text())
+
+
+def append_line(path: Path, line: str) -> None:
+    path.write_text(path.read_text() + line)
+
+
+def commit(root: Path, message: str) -> None:
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", message)
+
+
+def assert_clean(root: Path) -> None:
+    assert dvc(root, "status").stdout.strip().endswith("Data and pipelines are up to date."), dvc(root, "status").stdout
+    assert git(root, "status", "--porcelain").stdout == ""

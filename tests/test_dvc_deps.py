@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from sg2im.pipeline import dep_problems, import_closure
@@ -43,3 +44,34 @@ def test_the_closure_follows_imports_inside_functions_and_relative_ones(tmp_path
     assert import_closure("stages/s.py", tmp_path) == [
         "sg2im/__init__.py", "sg2im/lazy.py", "sg2im/sub/__init__.py", "sg2im/sub/a.py", "sg2im/sub/b.py",
         "stages/s.py"]
+
+
+def test_each_model_depends_on_its_own_dataset_only():
+    """The COCO model's stages never re-run for a Visual Genome change, nor the VG model's for a COCO one."""
+    from sg2im.pipeline import declared_deps
+
+    coco, vg = (REPO / "data/coco").resolve(), (REPO / "data/vg").resolve()
+    for stage, own, other in (("train", coco, vg), ("evaluate", coco, vg), ("train_vg", vg, coco),
+                              ("evaluate_vg", vg, coco)):
+        data = [d for d in declared_deps(stage) if not d.is_relative_to(REPO / "sg2im")
+                and not d.is_relative_to(REPO / "stages") and d.name != "sg2im.pt"]
+        assert data and all(d.is_relative_to(own) for d in data), (stage, data)
+        assert not any(d.is_relative_to(other) for d in data), (stage, data)
+
+
+def test_a_stage_reading_data_outside_its_deps_is_refused_under_dvc(monkeypatch):
+    monkeypatch.chdir(REPO)  # DVC runs every stage in the project's root
+    from sg2im.config.data import DataConfig
+    from sg2im.errors import ParamsError
+    from sg2im.pipeline import check_reads
+
+    vg, coco = DataConfig(dataset="vg"), DataConfig(dataset="coco")
+    check_reads(vg.input_files())  # a run by hand: no dvc.yaml stage to hold it to
+    monkeypatch.setenv("DVC_STAGE", "train")
+    check_reads(coco.input_files())  # the COCO model's stage reading COCO data
+    with pytest.raises(ParamsError, match=r"stage 'train' reads data/vg/train\.h5, which dvc\.yaml does not list"):
+        check_reads(vg.input_files())
+    monkeypatch.setenv("DVC_STAGE", "evaluate_vg")
+    check_reads(vg.files_for(("test", "train")))
+    with pytest.raises(ParamsError, match=r"stage 'evaluate_vg' reads data/coco/annotations/instances_val2017"):
+        check_reads(coco.files_for(("test", "train")))

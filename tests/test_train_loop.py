@@ -103,6 +103,7 @@ def test_another_identity_starts_fresh_and_says_what_differed(tmp_path, monkeypa
     assert summary["start"] == "fresh" and summary["iterations_this_session"] == 3
     assert "params: learning_rate 0.0005 -> 0.001" in out and "checkpoint_with_model.pt is not resumed" in out
     assert _ckpt(tmp_path)["args"]["learning_rate"] == 1e-3 and _ckpt(tmp_path)["counters"]["t"] == 3
+    monkeypatch.chdir(tmp_path)  # DVC runs a stage in its project's root (here: one without a dvc.yaml)
     monkeypatch.setenv("DVC_STAGE", "train")
     monkeypatch.setenv("DVC_EXP_NAME", "exp-test")
     summary = train(tiny_args(tmp_path, num_iterations=3, learning_rate=2e-3, checkpoint_every=100))

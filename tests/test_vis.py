@@ -99,21 +99,22 @@ def test_figure_sheet_columns_nearest_images_and_caption(tmp_path):
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
 def test_figure_sheet_draws_every_scene_graph_at_one_scale():
-    small = graph.draw_scene_graph(["sky", "grass"], [[0, "above", 1]], fit=False)
+    dpi = sheets.DRAWING_DPI  # as generate draws a sheet's graphs
+    small = graph.draw_scene_graph(["sky", "grass"], [[0, "above", 1]], fit=False, dpi=dpi)
     big = graph.draw_scene_graph(["sky", "grass", "sheep", "tree", "boat", "ocean", "cloud"],
                                  [[0, "above", 1], [2, "standing on", 1], [3, "behind", 2], [4, "on", 5],
-                                  [6, "in", 0], [5, "by", 1]], fit=False)
+                                  [6, "in", 0], [5, "by", 1]], fit=False, dpi=dpi)
     assert pink_box_height(small) == pink_box_height(big)  # dot draws both at one dpi
     img = np.zeros((32, 32, 3), np.uint8)
     lay = np.full((64, 64, 3), 255, np.uint8)
     sheet = sheets.figure_sheet([img, img], [lay, lay], [small, big])
-    height = max(small.shape[0], big.shape[0]) * sheets.drawing_scale([small, big], 256, 320, 0.08)
+    height = max(small.shape[0], big.shape[0]) * sheets.drawing_scale([small, big], 256, 320, 0.33)
     cells = sheet_cells(sheet, 2, int(round(height)))
     heights = [pink_box_height(c) for c in cells]
     assert heights[0] > 5 and abs(heights[0] - heights[1]) <= 1, heights  # the same node size on the sheet
     fitted = graph.draw_scene_graph(["sky", "grass", "sheep", "tree", "boat", "ocean", "cloud"],
                                     [[0, "above", 1], [2, "standing on", 1], [3, "behind", 2], [4, "on", 5],
-                                     [6, "in", 0], [5, "by", 1]])
+                                     [6, "in", 0], [5, "by", 1]], dpi=dpi)
     assert pink_box_height(fitted) < pink_box_height(big)  # the original's 5x3-inch fit shrinks big graphs
 
 

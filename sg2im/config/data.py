@@ -15,6 +15,11 @@ COCO = "data/coco"
 
 @dataclass(frozen=True)
 class DataConfig:
+    # the settings that name files of a machine (a converted original checkpoint gets this project's)
+    FILE_SETTINGS = ("vg_image_dir", "train_h5", "val_h5", "test_h5", "vocab_json", "coco_train_image_dir",
+                     "coco_val_image_dir", "coco_train_instances_json", "coco_train_stuff_json",
+                     "coco_val_instances_json", "coco_val_stuff_json")
+
     dataset: str = setting("coco", "Dataset to train on.", choices=("coco", "vg"))
     num_train_samples: int | None = setting(None, "Cap on training images (None: all).")
     num_val_samples: int = setting(1024, "Images used by each validation check (COCO: the val split is the first "
@@ -60,9 +65,18 @@ class DataConfig:
         if self.max_objects_per_image < 2:
             raise ValueError("max_objects_per_image must be at least 2 (one real object + __image__)")
 
-    def input_files(self) -> list[str]:
-        """The files and folders training reads for this dataset (its data identity)."""
+    def files_for(self, splits: tuple[str, ...]) -> list[str]:
+        """The files and folders read for ``splits`` (``train``, ``val``, ``test``) of this dataset."""
         if self.dataset == "vg":
-            return [self.train_h5, self.val_h5, self.vocab_json, self.vg_image_dir]
-        return [p for p in (self.coco_train_instances_json, self.coco_train_stuff_json, self.coco_val_instances_json,
-                            self.coco_val_stuff_json, self.coco_train_image_dir, self.coco_val_image_dir) if p]
+            h5 = {"train": self.train_h5, "val": self.val_h5, "test": self.test_h5}
+            return [h5[s] for s in splits] + [self.vocab_json, self.vg_image_dir]
+        files = []
+        for split in splits:  # COCO: val and test are both cut from val2017
+            files += ([self.coco_train_instances_json, self.coco_train_stuff_json, self.coco_train_image_dir]
+                      if split == "train" else
+                      [self.coco_val_instances_json, self.coco_val_stuff_json, self.coco_val_image_dir])
+        return [p for p in dict.fromkeys(files) if p]
+
+    def input_files(self) -> list[str]:
+        """The files and folders training reads (its data identity): the train and val splits."""
+        return self.files_for(("train", "val"))

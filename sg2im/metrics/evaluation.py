@@ -45,6 +45,7 @@ from sg2im.metrics.diversity import DiversityAccumulator
 from sg2im.metrics.fid import frechet_distance_from_features
 from sg2im.metrics.inception import NOT_COMPUTED, inception_score, load_inception
 from sg2im.progress import progress
+from sg2im.scene_graph import vocab_index_map
 
 MODES = ("pred_layout", "gt_layout")
 COCO_MAX_THING_ID = 90  # COCO category ids 1..90 are things (instances), 92..182 stuff, 183 other
@@ -67,6 +68,16 @@ def thing_mask_for(vocab: dict, dataset: str) -> Tensor | None:
 
 def _vocab_signature(vocab: dict) -> tuple:
     return (tuple(vocab["object_idx_to_name"]), tuple(vocab["pred_idx_to_name"]))
+
+
+def to_model_indices(batch, index_map: tuple[Tensor, Tensor] | None) -> tuple[Tensor, Tensor]:
+    """The batch's objects and triples in the model's vocabulary (unchanged when the vocabularies agree)."""
+    if index_map is None:
+        return batch.objs, batch.triples
+    objs_map, preds_map = (m.to(batch.objs.device) for m in index_map)
+    triples = batch.triples.clone()
+    triples[:, 1] = preds_map[triples[:, 1]]
+    return objs_map[batch.objs], triples
 
 
 def _data_settings(train: TrainConfig) -> dict:
@@ -197,6 +208,7 @@ def evaluate_checkpoint(args: EvaluateConfig) -> tuple[dict, dict]:
     from sg2im.data.build import build_loader, build_vocab_and_datasets
     from sg2im.model import load_generator
     from sg2im.model.layout import crop_bbox_batch
+    from sg2im.pipeline import check_reads
 
     start = time.perf_counter()
     device = resolve_device(args.device)
@@ -213,10 +225,11 @@ def evaluate_checkpoint(args: EvaluateConfig) -> tuple[dict, dict]:
         model.train()
     vocab = model.vocab
     dataset_name = train.data.dataset
+    check_reads(train.data.files_for((args.split, "train")))
     data_vocab, dsets = build_vocab_and_datasets(train.data, train.model, splits=(args.split,))
-    if _vocab_signature(data_vocab) != _vocab_signature(vocab):
-        raise DataError(f"checkpoint {args.checkpoint}: its vocabulary differs from the {dataset_name} data's "
-                        "vocabulary; evaluate the checkpoint on the data it was trained on.")
+    # the data's indices, mapped by name onto the model's vocabulary where the two differ (a released model)
+    index_map = vocab_index_map(data_vocab, vocab, f"checkpoint {args.checkpoint}")
+    vocab = data_vocab  # labels, classes and the class-mean boxes are the data's
     image_idx = int(vocab["object_name_to_idx"]["__image__"])
 
     def train_dataset():
@@ -239,6 +252,7 @@ def evaluate_checkpoint(args: EvaluateConfig) -> tuple[dict, dict]:
     with torch.no_grad():
         for batch in progress(loader, desc=f"evaluate ({args.split})", unit="batch", enabled=args.progress):
             batch = batch.to(device)
+            g_objs, g_triples = to_model_indices(batch, index_map)
             real = batch.objs != image_idx
             o2i = batch.obj_to_img
             masks_gt = batch.masks.float() if (batch.masks is not None and model.mask_size) else None
@@ -258,12 +272,12 @@ def evaluate_checkpoint(args: EvaluateConfig) -> tuple[dict, dict]:
                 per_sample, per_sample_feats = [], []
                 for k in range(K):
                     if mode == "pred_layout":
-                        imgs, boxes_pred, _, _ = model(batch.objs, batch.triples, o2i)
+                        imgs, boxes_pred, _, _ = model(g_objs, g_triples, o2i)
                         boxes = boxes_pred
                         if k == 0:
                             col.add("boxes_pred", boxes_pred[real])
                     else:
-                        imgs, _, _, _ = model(batch.objs, batch.triples, o2i, boxes_gt=batch.boxes, masks_gt=masks_gt)
+                        imgs, _, _, _ = model(g_objs, g_triples, o2i, boxes_gt=batch.boxes, masks_gt=masks_gt)
                         boxes = batch.boxes
                     px = saved_pixels(imgs)
                     per_sample.append(px)

@@ -24,7 +24,7 @@ from sg2im.config.train import TrainConfig
 from sg2im.data.batch import SceneGraphBatch
 from sg2im.data.build import build_loader, build_vocab_and_datasets
 from sg2im.errors import ParamsError
-from sg2im.pipeline import by_dvc
+from sg2im.pipeline import by_dvc, check_reads
 from sg2im.progress import progress, say
 from sg2im.tracking import Tracker
 from sg2im.training import distributed
@@ -47,6 +47,8 @@ def train(cfg: TrainConfig, datasets: tuple[dict, dict] | None = None,
     started = time.time()
     dist = distributed.setup(cfg.run.device)
     seed_everything(cfg.optim.seed)
+    if datasets is None:
+        check_reads(cfg.data.input_files())
     vocab, data = datasets or build_vocab_and_datasets(cfg.data, cfg.model, ("train", "val"))
     if len(data["train"]) == 0:
         raise ParamsError("the training set is empty: check the dataset parameters (paths, whitelists, "

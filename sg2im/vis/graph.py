@@ -23,16 +23,17 @@ class GraphvizMissing(Sg2imError):
 
 
 def scene_graph_dot(objects: Sequence[str], triples: Sequence[Sequence], orientation: str = "V",
-                    ignore_dummies: bool = True, fit: bool = True) -> str:
+                    ignore_dummies: bool = True, fit: bool = True, dpi: int = 300) -> str:
     """The Graphviz text of a scene graph: rounded boxes, objects lightpink1, predicates
     lightblue1 (one node per triple), top-down (``V``) or left-right (``H``). ``fit``: shrink a large graph
-    into 5 x 3 inches (the original's look); without it every graph is drawn at the same scale."""
+    into 5 x 3 inches (the original's look); without it every graph is drawn at the same scale. ``dpi``: 300
+    as the original; figure sheets, which shrink the drawings anyway, ask for fewer pixels."""
     if orientation not in ("V", "H"):
         raise ValueError(f"orientation must be 'V' or 'H', got {orientation!r}")
     size = 'size="5,3",ratio="compress",' if fit else ""
     lines = [
         "digraph{",
-        f'graph [{size}dpi="300",bgcolor="transparent"]',
+        f'graph [{size}dpi="{int(dpi)}",bgcolor="transparent"]',
         f"rankdir={'TD' if orientation == 'V' else 'LR'}",
         'nodesep="0.5"',
         'ranksep="0.5"',
@@ -73,11 +74,11 @@ def dot_available() -> bool:
 
 def draw_scene_graph(objects: Sequence[str] | Tensor, triples: Sequence[Sequence] | Tensor,
                      vocab: dict | None = None, orientation: str = "V", ignore_dummies: bool = True,
-                     timeout: float = 60.0, fit: bool = True) -> np.ndarray:
+                     timeout: float = 60.0, fit: bool = True, dpi: int = 300) -> np.ndarray:
     """Render a scene graph with Graphviz ``dot`` (RGB on white).
 
     ``objects`` are names and ``triples`` ``[s, predicate_name, o]``; or index tensors with
-    ``vocab``; ``fit`` as in :func:`scene_graph_dot`.  Raises :class:`GraphvizMissing` when ``dot`` is not
+    ``vocab``; ``fit`` and ``dpi`` as in :func:`scene_graph_dot`.  Raises :class:`GraphvizMissing` when ``dot`` is not
     installed."""
     if vocab is not None and torch.is_tensor(objects):
         objects, triples = decode_scene_graph(objects, triples, vocab)
@@ -88,7 +89,7 @@ def draw_scene_graph(objects: Sequence[str] | Tensor, triples: Sequence[Sequence
             "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz) or run with "
             "--draw_scene_graphs 0."
         )
-    text = scene_graph_dot(list(objects), list(triples), orientation, ignore_dummies, fit)
+    text = scene_graph_dot(list(objects), list(triples), orientation, ignore_dummies, fit, dpi)
     result = subprocess.run([dot, "-Tpng"], input=text.encode(), capture_output=True, timeout=timeout)
     if result.returncode != 0:
         raise Sg2imError(f"Graphviz dot failed ({result.returncode}): {result.stderr.decode(errors='replace')[:500]}")

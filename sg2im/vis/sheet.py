@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from sg2im.vis.images import font
 
 WHITE = (255, 255, 255)
+DRAWING_DPI = 72  # the resolution a sheet's scene graphs are drawn at (Graphviz; the original drew at 300)
 
 
 def drawing_scale(drawings: Sequence[np.ndarray], cell_width: int, max_height: int, min_scale: float) -> float:
@@ -40,7 +41,7 @@ def _pasted_centred(sheet: Image.Image, panel: Image.Image, x: int, y: int, w: i
 
 def figure_sheet(images: Sequence[np.ndarray], layouts: Sequence[np.ndarray],
                  drawings: Sequence[np.ndarray] | None = None, caption: str = "", cell: int = 256,
-                 pad: int = 12, drawing_max_height: int = 320, drawing_min_scale: float = 0.08) -> np.ndarray:
+                 pad: int = 12, drawing_max_height: int = 320, drawing_min_scale: float = 0.33) -> np.ndarray:
     """A sheet with one column per graph: drawing (when given), image (nearest-neighbour enlarged to a whole
     multiple of its size, about ``cell`` px), layout; a title per row and ``caption`` at the bottom."""
     n = len(images)
