@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install repro test test-fast bench ui
+.PHONY: install repro test test-fast bench ui paper-figures paper-tables
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -56,3 +56,12 @@ ui: install
 	@echo "MLflow UI: http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath .)/mlflow.db --host 127.0.0.1 --port 5000
 
+# The paper's figures and tables from the released models: fetch them first (README, "The released models"):
+#   .venv/bin/python stages/download_models.py --models coco64,vg64,vg128 [--ablated 1]
+paper-figures: install
+	$(PY) -m sg2im.paper figures
+
+# Evaluates every released model found with the evaluate stage's protocol on the official test splits
+# (download_coco/download_vg with source official, preprocess_vg); extra flags: make paper-tables ARGS="--num_samples 500"
+paper-tables: install
+	$(PY) -m sg2im.paper tables $(ARGS)

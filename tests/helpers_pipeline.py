@@ -67,7 +67,7 @@ def make_project(dest: Path, config: str | None = "tiny") -> Path:
 
 COCO_MODEL = ["train", "strip", "evaluate", "generate"]
 VG_MODEL = ["train_vg", "strip_vg", "evaluate_vg", "generate_vg"]
-STAGES = ["download_coco", "download_vg", "preprocess_vg", *COCO_MODEL, *VG_MODEL]
+STAGES = ["download_coco", "download_vg", "preprocess_vg", *COCO_MODEL, *VG_MODEL, "download_models"]
 
 
 def repro_project(tmp_path_factory, name: str, commit_results: bool = False) -> dict:

@@ -31,17 +31,23 @@ def _check_urls(config: object, names: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class FetchConfig:
+class TransferConfig:
+    """How files are fetched over HTTP (official data, released models)."""
+
+    min_free_gb: float = setting(5.0, "Disk space (GB) to leave free on top of what the download (and extraction) "
+                                 "needs; the stage stops up front if there is not enough.", new=True, local=True)
+    retries: int = setting(5, "Consecutive failed attempts (with exponential backoff: 2, 4, 8 ... s, at most 120 s) "
+                           "before a download gives up; a connection that drops after making progress resumes at "
+                           "once.", new=True, local=True)
+
+
+@dataclass(frozen=True)
+class FetchConfig(TransferConfig):
     """How official archives are fetched (source=official)."""
 
     keep_archives: bool = setting(False, "Keep the downloaded .zip files after a verified extraction (1) or delete "
                                   "them (0: the default, so the archive and the unpacked tree do not both stay on "
                                   "disk).", new=True)
-    min_free_gb: float = setting(5.0, "Disk space (GB) to leave free on top of what the download and extraction "
-                                 "need; the stage stops up front if there is not enough.", new=True, local=True)
-    retries: int = setting(5, "Consecutive failed attempts (with exponential backoff: 2, 4, 8 ... s, at most 120 s) "
-                           "before a download gives up; a connection that drops after making progress resumes at "
-                           "once.", new=True, local=True)
 
 
 @dataclass(frozen=True)

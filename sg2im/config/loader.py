@@ -132,7 +132,7 @@ def load_stage(stage: str, cls: type[T], argv: Sequence[str] | None = None, desc
         raise ParamsError(f"{path}: no section '{section}' (--section {section}). Add it (a copy of '{stage}:' "
                           f"with this model's values) or drop --section.")
     values = read_section(path, section)
-    build(cls, values, str(path), section)  # unknown keys and bad values, named with their section
+    build(cls, values, str(path), section, checks=False)  # unknown keys and bad values, named with their section
     parser = build_parser(stage, cls, values, description, section)
     cli = vars(parser.parse_args(argv))
     cli.pop("params", None)

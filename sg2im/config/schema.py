@@ -223,9 +223,10 @@ def plain(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- build and flatten
-def build(cls: type, values: dict[str, Any], where: str = "", section: str = "") -> Any:
+def build(cls: type, values: dict[str, Any], where: str = "", section: str = "", checks: bool = True) -> Any:
     """An instance of ``cls`` from flat ``values`` (parsed already or not): unknown keys are an error
-    naming the closest key; missing keys take their declared default; ``check()`` methods run."""
+    naming the closest key; missing keys take their declared default; ``check()`` methods run (unless
+    ``checks`` is False: a section that the command line completes)."""
     infos = flat_fields(cls)
     known = {i.name: i for i in infos}
     unknown = sorted(set(values) - set(known))
@@ -235,7 +236,8 @@ def build(cls: type, values: dict[str, Any], where: str = "", section: str = "")
         raise ParamsError(f"{where}: unknown parameter(s) in section '{section}': {hint}. Remove or rename them.")
     parsed = {name: parse_setting(known[name], v, f"{where} [{section}.{name}]") for name, v in values.items()}
     config = _construct(cls, parsed)
-    run_checks(config, where, section)
+    if checks:
+        run_checks(config, where, section)
     return config
 
 

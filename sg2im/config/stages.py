@@ -1,7 +1,9 @@
 """The config class of every stage, by stage name (for presets, docs and tests; stages import their own)."""
 from __future__ import annotations
 
+from sg2im.config.convert_checkpoint import ConvertCheckpointConfig
 from sg2im.config.download_coco import DownloadCocoConfig
+from sg2im.config.download_models import DownloadModelsConfig
 from sg2im.config.download_vg import DownloadVgConfig
 from sg2im.config.evaluate import EvaluateConfig
 from sg2im.config.generate import GenerateConfig
@@ -17,6 +19,8 @@ STAGE_CONFIGS: dict[str, type] = {
     "strip": StripConfig,
     "evaluate": EvaluateConfig,
     "generate": GenerateConfig,
+    "download_models": DownloadModelsConfig,
+    "convert_checkpoint": ConvertCheckpointConfig,
 }
 STAGES = tuple(STAGE_CONFIGS)
 
