@@ -47,7 +47,7 @@ def test_queued_experiments_are_shown_tracked_and_applied(project):
     before = {r.info.run_id for r in mlflow_runs(root)}
     dvc(root, "exp", "run", "--queue", "-n", "exp-q1", "-S", "train.learning_rate=0.0007")
     dvc(root, "exp", "run", "--queue", "-n", "exp-q2", "-S", "train_vg.learning_rate=0.0007")  # the VG model
-    dvc(root, "queue", "start")
+    dvc(root, "queue", "start", "-j", "2")  # two workers: the experiments run side by side
     deadline = time.time() + 480
     while True:
         status = dvc(root, "queue", "status").stdout

@@ -1,19 +1,15 @@
 """sg2im.tracking against real MLflow stores: local sqlite (default location, DVC_ROOT, reopen, tags,
-images, artifacts), an unreachable server, non-zero ranks, and parallel first use of a fresh DB;
-plus a short training against a real `mlflow server`, read back through its REST API."""
+images, artifacts), an unreachable server, non-zero ranks, and parallel first use of a fresh DB. Training
+against a real `mlflow server` is in test_mlflow_server.py."""
 from __future__ import annotations
 
-import json
 import subprocess
-import urllib.request
 
 import numpy as np
 import pytest
 
-from helpers_mlflow import mlflow_server
-from helpers_train import PYTHON, REPO, stage_env, tiny_args
+from helpers_train import PYTHON, REPO, stage_env
 from sg2im.tracking import Tracker, tracking_uri
-from sg2im.training.loop import train
 
 
 @pytest.fixture
@@ -119,36 +115,3 @@ def test_parallel_first_use_of_a_fresh_database(tmp_path):
     experiment = client.get_experiment_by_name("sg2im")
     assert len(client.search_runs([experiment.experiment_id])) == 2
 
-
-def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
-
-
-@pytest.mark.slow
-def test_training_against_a_real_mlflow_server(tmp_path, monkeypatch):
-    with mlflow_server(tmp_path / "server") as uri:
-        work = tmp_path / "work"
-        work.mkdir()
-        for key in ("SG2IM_TRACKING", "RANK", "WORLD_SIZE", "DVC_EXP_NAME"):
-            monkeypatch.delenv(key, raising=False)
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-        summary = train(tiny_args(work, num_iterations=2, checkpoint_every=100, print_every=1))
-        run_id = summary["mlflow_run_id"]
-        assert run_id
-
-        run = _get(f"{uri}/api/2.0/mlflow/runs/get?run_id={run_id}")["run"]
-        params = {p["key"]: p["value"] for p in run["data"]["params"]}
-        assert params["batch_size"] == "4" and params["d_obj_arch"] == "C4-8-2,C4-16-2" and params["effective_batch_size"] == "4"
-        assert run["info"]["status"] == "FINISHED"
-        assert run["info"]["artifact_uri"].startswith("mlflow-artifacts:")
-        history = _get(f"{uri}/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key=loss/G/total_loss")["metrics"]
-        assert sorted(m["step"] for m in history) == [1, 2]
-        val = _get(f"{uri}/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key=loss/val/avg_iou")["metrics"]
-        assert [m["step"] for m in val] == [2]
-        root = [f["path"] for f in _get(f"{uri}/api/2.0/mlflow/artifacts/list?run_id={run_id}")["files"]]
-        assert {"images", "checkpoints", "train"} <= set(root)
-        images = [f["path"] for f in _get(f"{uri}/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=images")["files"]]
-        assert any("samples~val" in p for p in images) and any("samples~train" in p for p in images), images
-        ckpts = [f["path"] for f in _get(f"{uri}/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=checkpoints")["files"]]
-        assert ckpts == ["checkpoints/checkpoint_stripped.pt"]
