@@ -20,10 +20,10 @@ from sg2im.errors import DataError
 from sg2im.model import load_generator
 from sg2im.scene_graph import IMAGE_OBJECT, encode_scene_graphs, load_scene_graphs
 from sg2im.tracking import Tracker
-from sg2im.vis.graph import dot_available, draw_scene_graph
+from sg2im.vis.graph import DRAWING_DPI, dot_available, draw_scene_graph
 from sg2im.vis.images import deprocess_images, save_png
 from sg2im.vis.layout import draw_layout
-from sg2im.vis.sheet import DRAWING_DPI, caption_text, figure_sheet
+from sg2im.vis.sheet import caption_text, figure_sheet
 
 
 @dataclass

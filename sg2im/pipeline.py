@@ -308,15 +308,41 @@ def dep_problems(dvc_yaml: Path | None = None, root: Path = REPO_ROOT) -> list[s
     return problems
 
 
+def fixed_dvc_yaml(text: str, root: Path = REPO_ROOT) -> str:
+    """``dvc.yaml``'s text with every stage's code deps replaced by its import closure (data deps, comments and
+    everything else kept as written)."""
+    out, stage, in_deps = [], None, False
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if re.match(r"^  [A-Za-z_][\w-]*:\s*$", line):
+            stage, in_deps = stripped[:-1], False
+        elif stage and stripped == "deps:":
+            out.append(line)
+            out += [f"      - {dep}\n" for dep in compress(import_closure(stage_script(stage, root), root), root)]
+            in_deps = True
+            continue
+        elif in_deps and not stripped.startswith("- "):
+            in_deps = False
+        if in_deps and _is_code(stripped[2:].strip()):
+            continue
+        out.append(line)
+    return "".join(out)
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m sg2im.pipeline deps STAGE``: the code deps dvc.yaml must list for a stage;
-    ``python -m sg2im.pipeline check``: where dvc.yaml and the stages' imports differ."""
+    ``python -m sg2im.pipeline check``: where dvc.yaml and the stages' imports differ;
+    ``python -m sg2im.pipeline fix``: rewrite dvc.yaml's code deps from the imports."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("what", choices=["deps", "check"])
+    parser.add_argument("what", choices=["deps", "check", "fix"])
     parser.add_argument("stage", nargs="?")
     args = parser.parse_args(argv)
+    if args.what == "fix":
+        path = REPO_ROOT / "dvc.yaml"
+        path.write_text(fixed_dvc_yaml(path.read_text()))
+        args.what = "check"
     if args.what == "check":
         problems = dep_problems()
         print("\n".join(problems) or "dvc.yaml lists exactly the code every stage imports")

@@ -1,8 +1,9 @@
 """Experiments through real DVC, in a fresh copy of the project with the tiny configuration: one in the
 workspace on top of an uncommitted code edit, and queued ones that DVC runs in a temporary copy; both are
 listed by `dvc exp show`, compared with `dvc metrics diff` / `dvc params diff`, applied with `dvc exp apply`,
-and land as runs in the project's MLflow store with their parameters, metrics, commit and dirty state. And
-official data fetched through `dvc repro` is stored once and not fetched again.
+and land as runs in the project's MLflow store with their parameters, metrics, commit and dirty state. An
+experiment on datasets of one's own (source local, COCO and VG formats). And official data fetched through
+`dvc repro` is stored once and not fetched again.
 
 Real DVC, real git, real MLflow (sqlite), a real local HTTP server: nothing is mocked. The tests of this
 module run in order on one project.
@@ -10,13 +11,14 @@ module run in order on one project.
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
 import yaml
 
-from helpers_pipeline import (COCO_MODEL, append_line, assert_clean, dvc, git, make_project, mlflow_client,
-                              mlflow_runs, ran_stages, repro_project, train_json)
+from helpers_pipeline import (BIN, COCO_MODEL, STAGES, append_line, assert_clean, dvc, git, make_project,
+                              mlflow_client, mlflow_runs, ran_stages, repro_project, run, train_json)
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +82,39 @@ def test_queued_experiments_are_shown_tracked_and_applied(project):
     dvc(root, "exp", "apply", "exp-q1")
     assert yaml.safe_load((root / "params.yaml").read_text())["train"]["learning_rate"] == 0.0007
     assert train_json(root)["mlflow_run_id"] == new["exp-q1"].info.run_id
+    assert dvc(root, "status").stdout.strip().endswith("Data and pipelines are up to date.")
+
+
+def test_your_own_data_in_both_formats_through_an_experiment(project, tmp_path):
+    """`dvc exp run -S download_coco.source=local -S download_coco.local_dir=...` (and the same for VG) trains,
+    evaluates and generates both models on hand-made datasets with their own vocabularies."""
+    from helpers_data import OWN_COCO_CATEGORIES, OWN_VG_NAMES, own_coco, own_vg
+
+    root = project["root"]
+    coco, vg = own_coco(tmp_path / "my_coco"), own_vg(tmp_path / "my_vg")
+    out = dvc(root, "exp", "run", "-n", "own-data", "-S", "download_coco.source=local",
+              "-S", f"download_coco.local_dir={coco}", "-S", "download_vg.source=local",
+              "-S", f"download_vg.local_dir={vg}").stdout
+    assert set(ran_stages(out)) == set(STAGES) - {"download_models"}
+    from sg2im.checkpoint import read_checkpoint
+
+    coco_vocab = read_checkpoint(root / "models/sg2im.pt")["model_kwargs"]["vocab"]
+    assert {n for n in coco_vocab["object_idx_to_name"] if n not in ("NONE", "__image__")} == {
+        name for _, name, _ in OWN_COCO_CATEGORIES}
+    assert coco_vocab["object_name_to_idx"]["robot"] == 40  # categories keep their own ids
+    vg_vocab = read_checkpoint(root / "models/vg/sg2im.pt")["model_kwargs"]["vocab"]
+    assert set(vg_vocab["object_idx_to_name"]) - {"__image__"} == set(OWN_VG_NAMES)
+    assert set(vg_vocab["pred_idx_to_name"]) == {"__in_image__", "on", "next to", "under"}
+    for name in ("evaluate", "evaluate_vg"):
+        assert json.loads((root / f"metrics/{name}.json").read_text())["protocol"]["num_images"] > 0
+    assert "no graph of this figure is covered" in (root / "outputs/generate/figures/README.txt").read_text()
+    card = (root / "data/coco/CARD.md").read_text()
+    assert f"local ({coco})" in card and "| crate |" in card
+    mine = tmp_path / "mine.json"  # a scene graph in the dataset's own vocabulary
+    mine.write_text(json.dumps({"objects": ["robot", "crate", "lamp"], "relationships": [[0, "left of", 1]]}))
+    run(root, os.path.join(BIN, "python"), "stages/generate.py", "--scene_graphs_json", str(mine), "--output_dir",
+        str(tmp_path / "gen"), "--draw_scene_graphs", "0")
+    assert (tmp_path / "gen" / "img000000.png").is_file()
     assert dvc(root, "status").stdout.strip().endswith("Data and pipelines are up to date.")
 
 

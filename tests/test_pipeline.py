@@ -201,3 +201,4 @@ def test_a_model_edit_reruns_both_models_from_zero_and_a_killed_repro_resumes(pr
     assert vg["start"] == "fresh" and vg["iterations_this_session"] == vg["iterations"] == 4
     commit(root, "model edit, 60 iterations")
     assert_clean(root)
+

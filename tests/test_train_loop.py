@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 import torch
@@ -200,3 +201,19 @@ def test_unreachable_tracking_server_training_goes_on(tmp_path, monkeypatch, cap
     summary = train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100))
     assert summary["iterations"] == 2 and summary["mlflow_run_id"] is None
     assert "training goes on WITHOUT MLflow" in capsys.readouterr().err
+
+
+def test_cosine_decay_sets_each_iterations_rate_and_fixes_the_horizon(tmp_path, capsys):
+    from sg2im.training.step import learning_rate_at
+
+    assert learning_rate_at(1, 1e-3, 4, "cosine") == 1e-3 and learning_rate_at(3, 1e-3, 4, "none") == 1e-3
+    assert learning_rate_at(3, 1e-3, 4, "cosine") == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi / 2)))
+    train(tiny_args(tmp_path, num_iterations=4, lr_decay="cosine", checkpoint_every=100))
+    ck = _ckpt(tmp_path)
+    last = learning_rate_at(4, 5e-4, 4, "cosine")  # tiny_args: learning_rate 5e-4
+    for key in ("optim_state", "d_obj_optim_state", "d_img_optim_state"):
+        assert ck[key]["param_groups"][0]["lr"] == pytest.approx(last), key
+    assert ck["identity"]["params"]["num_iterations"] == 4  # with a decay, the horizon is part of the run
+    capsys.readouterr()
+    summary = train(tiny_args(tmp_path, num_iterations=6, lr_decay="cosine", checkpoint_every=100))
+    assert summary["start"] == "fresh" and "num_iterations" in capsys.readouterr().out

@@ -99,7 +99,7 @@ def test_figure_sheet_columns_nearest_images_and_caption(tmp_path):
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
 def test_figure_sheet_draws_every_scene_graph_at_one_scale():
-    dpi = sheets.DRAWING_DPI  # as generate draws a sheet's graphs
+    dpi = graph.DRAWING_DPI  # as generate draws a sheet's graphs
     small = graph.draw_scene_graph(["sky", "grass"], [[0, "above", 1]], fit=False, dpi=dpi)
     big = graph.draw_scene_graph(["sky", "grass", "sheep", "tree", "boat", "ocean", "cloud"],
                                  [[0, "above", 1], [2, "standing on", 1], [3, "behind", 2], [4, "on", 5],

@@ -2,7 +2,8 @@
 synthetic world is written.
 
 ``source: synthetic`` draws the cartoon world of :mod:`sg2im.synthetic` (the embedded default);
-``source: official`` fetches the files of the original ``download_coco.sh`` / ``download_vg.sh``.
+``source: official`` fetches the files of the original ``download_coco.sh`` / ``download_vg.sh``;
+``source: local`` brings a dataset of your own (``local_dir``, in the same format) in, validated.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from sg2im.config.schema import setting
 
-SOURCES = ("synthetic", "official")
+SOURCES = ("synthetic", "official", "local")
 OFFICIAL_URLS = {
     "coco_base_url": "http://images.cocodataset.org/annotations",
     "coco_images_base_url": "http://images.cocodataset.org/zips",
@@ -28,6 +29,15 @@ def _check_urls(config: object, names: tuple[str, ...]) -> None:
     for name in names:
         if not str(getattr(config, name)).startswith(("http://", "https://")):
             raise ValueError(f"{name} must be an http:// or https:// URL, got {getattr(config, name)!r}")
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    """A dataset of your own (source=local)."""
+
+    local_dir: str = setting("", "Your dataset's folder, in this dataset's format (source=local): validated, then "
+                             "linked into out_dir without copying its images (README, 'Your own data').", new=True,
+                             local=True)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sg2im.config.download import OFFICIAL_URLS, SOURCES, DrawConfig, FetchConfig, _check_urls, _strip_slashes
+from sg2im.config.download import OFFICIAL_URLS, SOURCES, DrawConfig, FetchConfig, LocalConfig, _check_urls, _strip_slashes
 from sg2im.config.schema import group, setting
 
 
@@ -26,7 +26,8 @@ class DownloadCocoConfig:
 
     HOME = "out_dir"
 
-    source: str = setting("official", "Where the data comes from: synthetic (cartoon world drawn offline) or "
+    source: str = setting("official", "Where the data comes from: synthetic (cartoon world drawn offline), local "
+                          "(a dataset of your own in local_dir, validated) or "
                           "official (the COCO 2017 + COCO-Stuff downloads of the original download_coco.sh).",
                           choices=SOURCES)
     out_dir: str = setting("data/coco", "Folder that receives images/ and annotations/ (original: datasets/coco).",
@@ -38,12 +39,15 @@ class DownloadCocoConfig:
     coco_images_base_url: str = setting(OFFICIAL_URLS["coco_images_base_url"], "Where train2017.zip and "
                                         "val2017.zip are (source=official).")
     fetch: FetchConfig = group(FetchConfig)
+    local: LocalConfig = group(LocalConfig)
 
     def __post_init__(self) -> None:
         _strip_slashes(self, ("coco_base_url", "coco_images_base_url"))
 
     def check(self) -> None:
         _check_urls(self, ("coco_base_url", "coco_images_base_url"))
+        if self.source == "local" and not self.local.local_dir:
+            raise ValueError("source local needs local_dir: your dataset's folder (README, 'Your own data')")
 
     @property
     def base_urls(self) -> dict[str, str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sg2im.config.download import OFFICIAL_URLS, SOURCES, DrawConfig, FetchConfig, _check_urls, _strip_slashes
+from sg2im.config.download import OFFICIAL_URLS, SOURCES, DrawConfig, FetchConfig, LocalConfig, _check_urls, _strip_slashes
 from sg2im.config.schema import group, setting
 
 
@@ -41,7 +41,8 @@ class DownloadVgConfig:
 
     HOME = "out_dir"
 
-    source: str = setting("official", "Where the data comes from: synthetic (cartoon world drawn offline) or "
+    source: str = setting("official", "Where the data comes from: synthetic (cartoon world drawn offline), local "
+                          "(a dataset of your own in local_dir, validated) or "
                           "official (the VG v1.4 downloads of the original download_vg.sh).", choices=SOURCES)
     out_dir: str = setting("data/vg", "Folder that receives images/VG_100K/ and the JSON/alias files (original: "
                            "datasets/vg).", local=True, output=True)
@@ -54,6 +55,7 @@ class DownloadVgConfig:
     vg_images_base_url: str = setting(OFFICIAL_URLS["vg_images_base_url"], "Where images.zip and images2.zip are "
                                       "(source=official).")
     fetch: FetchConfig = group(FetchConfig)
+    local: LocalConfig = group(LocalConfig)
 
     def __post_init__(self) -> None:
         _strip_slashes(self, ("vg_base_url", "vg_images_base_url"))
@@ -64,6 +66,8 @@ class DownloadVgConfig:
 
     def check(self) -> None:
         _check_urls(self, ("vg_base_url", "vg_images_base_url"))
+        if self.source == "local" and not self.local.local_dir:
+            raise ValueError("source local needs local_dir: your dataset's folder (README, 'Your own data')")
         if (self.synthetic.clutter_objects or self.synthetic.clutter_relationships) and not self.draw.annotations_only:
             raise ValueError("clutter_objects/clutter_relationships need annotations_only=1 (the clutter is not "
                              "drawn in the pictures); set --annotations_only 1 or the clutter to 0")

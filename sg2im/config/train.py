@@ -48,6 +48,10 @@ class OptimConfig:
     batch_size: int = setting(32, "Scene graphs per minibatch (per process under torchrun).")
     num_iterations: int = setting(1000000, "Training iterations; the run stops at exactly this t.", identity=False)
     learning_rate: float = setting(1e-4, "Adam learning rate of G, D_obj and D_img.")
+    lr_decay: str = setting("none", "Learning-rate schedule of all three optimisers: none (constant, the original) "
+                            "or cosine (from learning_rate at t=1 to 0 at num_iterations; then num_iterations "
+                            "shapes the run: a checkpoint of another length is not resumed).",
+                            choices=("none", "cosine"), new=True)
     eval_mode_after: int = setting(100000, "At this t, G switches to eval mode (BatchNorm running stats) with a "
                                    "fresh Adam.")
     use_boxes_pred_after: int = setting(-1, "UNUSED, kept for compatibility (defined but never read by the "

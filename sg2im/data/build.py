@@ -13,6 +13,7 @@ Splits:
 from __future__ import annotations
 
 import json
+import os
 from typing import Iterable, Sequence
 
 import torch
@@ -28,6 +29,15 @@ from sg2im.errors import DataError, ParamsError
 COCO_TEST_SAMPLES = 2048
 
 
+def _stuff_file(path: str) -> str | None:
+    """The COCO-Stuff file, or None when it is not set or not there: COCO-format datasets of your own usually
+    have instances only (the geometric relationships come from the instances' boxes alone)."""
+    if path and not os.path.exists(path):
+        print(f"note: no COCO-Stuff file {path}: training on the instances alone (coco_stuff_only does not apply)")
+        return None
+    return path or None
+
+
 def build_coco_datasets(d: DataConfig, image_size: tuple[int, int], mask_size: int,
                         splits: Sequence[str]) -> tuple[dict, dict[str, Dataset]]:
     common = {
@@ -38,9 +48,11 @@ def build_coco_datasets(d: DataConfig, image_size: tuple[int, int], mask_size: i
         "include_relationships": d.include_relationships, "cache_dir": d.cache_dir or None,
     }
     train_files = {"image_dir": d.coco_train_image_dir, "instances_json": d.coco_train_instances_json,
-                   "stuff_json": d.coco_train_stuff_json or None}
+                   "stuff_json": _stuff_file(d.coco_train_stuff_json)}
     val_files = {"image_dir": d.coco_val_image_dir, "instances_json": d.coco_val_instances_json,
-                 "stuff_json": d.coco_val_stuff_json or None}
+                 "stuff_json": _stuff_file(d.coco_val_stuff_json)}
+    if not (train_files["stuff_json"] and val_files["stuff_json"]):
+        common["stuff_only"] = False  # a dataset without COCO-Stuff: its instances alone
     num_val = d.num_val_samples
     datasets: dict[str, Dataset] = {}
     for split in splits:

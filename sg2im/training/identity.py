@@ -74,6 +74,8 @@ def trajectory_params(config: TrainConfig, world_size: int) -> dict[str, Any]:
     """The settings that shape the run (plain JSON values, sorted), plus the world size."""
     same_run = {i.name for i in flat_fields(TrainConfig) if not i.meta.identity}
     values = {k: plain(v) for k, v in sorted(flatten(config).items()) if k not in same_run}
+    if config.optim.lr_decay != "none":
+        values["num_iterations"] = config.optim.num_iterations  # the decay's horizon shapes the run
     values["world_size"] = int(world_size)
     return values
 

@@ -36,7 +36,8 @@ from sg2im.training.sampler import ResumableDistributedSampler
 from sg2im.training.start import Start, decide_start
 from sg2im.training.state import PLACEHOLDERS, RunState, rng_state, seed_everything
 from sg2im.training.speed import Precision
-from sg2im.training.step import Nets, Optims, Timer, make_adam, train_step
+from sg2im.training.step import (Nets, Optims, Timer, learning_rate_at, make_adam, set_learning_rate,
+                                 train_step)
 
 
 def train(cfg: TrainConfig, datasets: tuple[dict, dict] | None = None,
@@ -84,6 +85,7 @@ def train(cfg: TrainConfig, datasets: tuple[dict, dict] | None = None,
                 nets.model.eval()
                 optims.g = make_adam(nets.model, cfg.optim.learning_rate)
             state.t, state.data_batch = state.t + 1, state.data_batch + 1
+            set_learning_rate(optims, learning_rate_at(state.t, cfg.optim.learning_rate, n, cfg.optim.lr_decay))
             step = train_step(nets, optims, on_device(batch, dist.device, cfg.run.channels_last), cfg.losses,
                               cfg.discriminators.gan_loss_type, cfg.discriminators.d_clip, timer, precision)
             if step is None:

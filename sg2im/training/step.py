@@ -93,6 +93,20 @@ def make_adam(module: nn.Module, lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, foreach=True)
 
 
+def learning_rate_at(t: int, base: float, num_iterations: int, decay: str) -> float:
+    """The learning rate of iteration ``t`` (1-based): constant, or cosine from ``base`` at t=1 to 0 at the end."""
+    if decay == "none":
+        return base
+    return base * 0.5 * (1.0 + math.cos(math.pi * (t - 1) / max(num_iterations, 1)))
+
+
+def set_learning_rate(optims: "Optims", lr: float) -> None:
+    for optimizer in (optims.g, optims.d_obj, optims.d_img):
+        if optimizer is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+
+
 def set_requires_grad(module: nn.Module | None, flag: bool) -> None:
     if module is not None:
         for p in module.parameters():

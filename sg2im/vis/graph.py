@@ -14,6 +14,7 @@ from torch import Tensor
 
 from sg2im.errors import Sg2imError
 
+DRAWING_DPI = 72  # scene graphs drawn small (figure sheets, dataset cards); the original drew at 300
 HIDDEN_OBJECTS = ("__image__",)
 HIDDEN_PREDICATES = ("__in_image__",)
 

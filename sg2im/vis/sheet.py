@@ -16,7 +16,6 @@ from PIL import Image, ImageDraw
 from sg2im.vis.images import font
 
 WHITE = (255, 255, 255)
-DRAWING_DPI = 72  # the resolution a sheet's scene graphs are drawn at (Graphviz; the original drew at 300)
 
 
 def drawing_scale(drawings: Sequence[np.ndarray], cell_width: int, max_height: int, min_scale: float) -> float:

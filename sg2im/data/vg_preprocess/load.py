@@ -4,11 +4,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import posixpath
 from pathlib import Path
 from typing import Callable, Iterable
 
 from sg2im.data.skips import SkipCounter
+from sg2im.data.vg_format import image_path_from_url
 from sg2im.data.vg_preprocess.stream import iter_json_array
 from sg2im.errors import DataError
 
@@ -19,12 +19,6 @@ def auto_split(image_id: int) -> str:
     """Deterministic split of an image id: md5(str(id)) mod 10 -> 0-7 train, 8 val, 9 test."""
     bucket = int(hashlib.md5(str(image_id).encode()).hexdigest(), 16) % 10
     return "train" if bucket < 8 else ("val" if bucket == 8 else "test")
-
-
-def image_path_from_url(url: str) -> str:
-    """``.../VG_100K/2345.jpg`` -> ``VG_100K/2345.jpg`` (the original's stored path)."""
-    base, filename = posixpath.split(url)
-    return posixpath.join(posixpath.basename(base), filename)
 
 
 def load_images(images_json: str | os.PathLike, skips: SkipCounter) -> dict[int, tuple[int, int, str]]:
