@@ -317,6 +317,7 @@ def test_download_coco_stage_official_replaces_synthetic_data_and_reruns_offline
         assert (out / ".sg2im_source").read_text().strip() == "official"
         n = len(b.requests)
         report = stage.main(flags + ["--retries", "3"])
+        assert report.pop("card").endswith("CARD.md")  # every download writes the dataset's card
         assert set(report.values()) == {"already there"} and len(b.requests) == n
     # And back: the synthetic writer replaces the official trees (the DVC cache keeps them).
     stage.main(["--source", "synthetic", "--out_dir", str(out), "--num_train_images", "3", "--num_val_images", "2",
