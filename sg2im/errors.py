@@ -14,5 +14,9 @@ class DataError(Sg2imError, ValueError):
     """Input data (annotations, images, scene graphs, checkpoints) is malformed or missing."""
 
 
+class GraphLimitError(DataError):
+    """A scene graph (or file of them) beyond what the model was trained for or a request may hold."""
+
+
 class DataWarning(UserWarning):
     """Input records were skipped (counted and summarised in one warning per file)."""

@@ -18,7 +18,7 @@ from sg2im.config.generate import GenerateConfig
 from sg2im.device import resolve_device
 from sg2im.errors import DataError
 from sg2im.model import load_generator
-from sg2im.scene_graph import IMAGE_OBJECT, encode_scene_graphs, load_scene_graphs
+from sg2im.scene_graph import IMAGE_OBJECT, encode_scene_graphs, load_scene_graphs, trained_max_objects
 from sg2im.tracking import Tracker
 from sg2im.vis.graph import DRAWING_DPI, dot_available, draw_scene_graph
 from sg2im.vis.images import deprocess_images, save_png
@@ -36,17 +36,30 @@ class Rendered:
     boxes: list[torch.Tensor] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class GraphRules:
+    """What a scene graph may hold beyond the vocabulary (:func:`sg2im.scene_graph.encode_scene_graphs`)."""
+
+    max_objects: int | None = None
+    allow_self_relationships: bool = False
+
+
+FIGURE_RULES = GraphRules(None, True)  # the paper's graphs, as given (figure 5 (VG) relates a building to itself)
+
+
 @torch.no_grad()
 def render_graphs(model, graphs: Sequence[dict], source: str | None = None, draw_graphs: bool = False,
-                  layout_size: int = 256) -> Rendered:
+                  layout_size: int = 256, rules: GraphRules = GraphRules()) -> Rendered:
     """Run the model on ``graphs`` (predicted boxes and masks) and draw everything in memory.
 
-    Raises DataError (naming the graph) for graphs the vocabulary cannot encode, and
+    Raises DataError (naming the graph) for graphs the vocabulary or ``rules`` refuse, and
     GraphvizMissing when ``draw_graphs`` and ``dot`` is not installed."""
     if draw_graphs and not dot_available():
         draw_scene_graph([], [])  # raises GraphvizMissing with the install hint
     device = next(model.parameters()).device
-    objs, triples, obj_to_img = encode_scene_graphs(list(graphs), model.vocab, device=device, source=source)
+    objs, triples, obj_to_img = encode_scene_graphs(list(graphs), model.vocab, device=device, source=source,
+                                                    max_objects=rules.max_objects,
+                                                    allow_self_relationships=rules.allow_self_relationships)
     imgs, boxes_pred, masks_pred, _ = model(objs, triples, obj_to_img)
     images = deprocess_images(imgs)
     layouts, drawn, boxes_out = [], [], []
@@ -84,12 +97,14 @@ class FigureResult:
     sheet: np.ndarray | None = None
 
 
-def check_graphs(graphs: Sequence[dict], vocab: dict, source: str) -> tuple[list[int], dict[int, str]]:
-    """Which graphs the vocabulary covers; the reasons for the others."""
+def check_graphs(graphs: Sequence[dict], vocab: dict, source: str,
+                 rules: GraphRules = GraphRules()) -> tuple[list[int], dict[int, str]]:
+    """Which graphs the vocabulary (and ``rules``) accept; the reasons for the others."""
     ok, bad = [], {}
     for i, graph in enumerate(graphs):
         try:
-            encode_scene_graphs([graph], vocab, source=source)
+            encode_scene_graphs([graph], vocab, source=source, max_objects=rules.max_objects,
+                                allow_self_relationships=rules.allow_self_relationships)
             ok.append(i)
         except DataError as exc:
             bad[i] = str(exc).replace("scene graph 0", f"scene graph {i}", 1)
@@ -105,11 +120,11 @@ def render_figure(model, path: Path, draw_graphs: bool, layout_size: int = 256, 
         graphs = load_scene_graphs(path)
     except DataError as exc:
         return FigureResult(name, "skipped", [], {}, reason=str(exc))
-    ok, bad = check_graphs(graphs, model.vocab, str(path))
+    ok, bad = check_graphs(graphs, model.vocab, str(path), FIGURE_RULES)
     if not ok:
         return FigureResult(name, "skipped", [], bad, reason="no graph of this figure is covered by the model's vocabulary")
     chosen = [graphs[i] for i in ok]
-    rendered = render_graphs(model, chosen, str(path), False, layout_size)
+    rendered = render_graphs(model, chosen, str(path), False, layout_size, FIGURE_RULES)
     drawings = [draw_scene_graph(g["objects"], g.get("relationships", []), fit=False, dpi=DRAWING_DPI)
                 for g in chosen] if draw_graphs else None
     about = about or {}
@@ -187,7 +202,9 @@ def generate(cfg: GenerateConfig) -> dict:
     out = Path(cfg.output_dir)
     summary: dict = {"written": [], "figures": {}}
     if graphs is not None:
-        rendered = render_graphs(model, graphs, cfg.scene_graphs_json, cfg.draw_scene_graphs, cfg.layout_size)
+        rules = GraphRules(cfg.max_objects_per_graph or trained_max_objects(ckpt.get("args")),
+                           cfg.allow_self_relationships)
+        rendered = render_graphs(model, graphs, cfg.scene_graphs_json, cfg.draw_scene_graphs, cfg.layout_size, rules)
         summary["written"] = [str(p) for p in write_run_model_outputs(rendered, out)]
         print(f"wrote {len(rendered.images)} images ({rendered.images.shape[1]}x{rendered.images.shape[2]}) "
               f"with layouts{' and scene graphs' if cfg.draw_scene_graphs else ''} to {out}/")

@@ -7,7 +7,12 @@ Format (``scene_graphs/*.json``): one dict or a list of dicts::
 Each graph gets an ``__image__`` object appended and ``[j, "__in_image__", image]`` for every
 object j, after its own relationships (the original order). Unlike the original, the caller's
 dicts are not mutated. Errors are ``DataError`` naming the graph (index and file), the field and
-the fix; unknown names list the closest vocabulary names.
+the fix; unknown names list the closest vocabulary names. Validated in full, here only (generate and
+the editor's server call it): at least one object; names from the vocabulary, the reserved ``__...__``
+tokens refused (the model adds ``__image__`` and ``__in_image__`` itself); relationship ends integers in
+range (not booleans or floats); no relationship from an object to itself unless allowed (the model never
+saw one); at most ``max_objects`` objects per graph (what the model was trained on:
+:func:`trained_max_objects`) and ``MAX_GRAPHS`` graphs, else :class:`GraphLimitError`.
 """
 from __future__ import annotations
 
@@ -18,10 +23,28 @@ from typing import Any
 
 import torch
 
-from .errors import DataError
+from .errors import DataError, GraphLimitError
 
 IMAGE_OBJECT = "__image__"
 IN_IMAGE_PREDICATE = "__in_image__"
+MAX_GRAPHS = 1000  # per file or request: all of them go through the model as one batch
+
+
+def reserved(name: str) -> bool:
+    """``__image__``, ``__in_image__`` and any other ``__...__`` token: the model's own, never a user's."""
+    return name.startswith("__") and name.endswith("__") and len(name) > 4
+
+
+def trained_max_objects(args: dict | None) -> int | None:
+    """The most objects per image a checkpoint's training data had (``__image__`` not counted), from its
+    ``args``: COCO 8 (``coco_max_objects_per_image``), VG ``max_objects_per_image`` minus ``__image__``
+    (plus it again with the original's sampling); None when the checkpoint does not say."""
+    args = args or {}
+    if args.get("dataset") == "coco":
+        return int(args.get("coco_max_objects_per_image") or 8)
+    if args.get("dataset") == "vg" and args.get("max_objects_per_image"):
+        return int(args["max_objects_per_image"]) - (0 if args.get("vg_original_object_sampling") else 1)
+    return None
 
 
 def _where(index: int, source: str | None) -> str:
@@ -32,6 +55,9 @@ def _lookup(name: Any, table: dict, kind: str, field: str, where: str) -> int:
     if not isinstance(name, str):
         article = "an" if kind[0] in "aeiou" else "a"
         raise DataError(f"{where}: {field} must be {article} {kind} name (a string), got {name!r}")
+    if reserved(name):
+        raise DataError(f'{where}: {field} "{name}" is reserved: the model adds {IMAGE_OBJECT} and '
+                        f"{IN_IMAGE_PREDICATE} to every graph itself. Use a {kind} name of the vocabulary.")
     idx = table.get(name)
     if idx is None:
         close = difflib.get_close_matches(name, [k for k in table if isinstance(k, str)], n=3, cutoff=0.5)
@@ -50,14 +76,19 @@ def _check_vocab(vocab: dict) -> None:
 
 
 def encode_scene_graphs(scene_graphs: dict | list, vocab: dict, device: torch.device | str | None = None,
-                        source: str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Encode graphs to (objs (O,), triples (T, 3) with batch-global indices, obj_to_img (O,)), long."""
+                        source: str | None = None, max_objects: int | None = None,
+                        allow_self_relationships: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Encode graphs to (objs (O,), triples (T, 3) with batch-global indices, obj_to_img (O,)), long, after
+    validating them in full (module docstring)."""
     _check_vocab(vocab)
     if isinstance(scene_graphs, dict):
         scene_graphs = [scene_graphs]
     if not isinstance(scene_graphs, list) or not scene_graphs:
         raise DataError(f"scene graphs{' in ' + source if source else ''} must be a dict or a non-empty list of dicts, "
                         f"got {type(scene_graphs).__name__ if scene_graphs != [] else 'an empty list'}")
+    if len(scene_graphs) > MAX_GRAPHS:
+        raise GraphLimitError(f"{len(scene_graphs)} scene graphs{' in ' + source if source else ''}: at most "
+                              f"{MAX_GRAPHS} at a time (they go through the model as one batch); split the file")
     obj_names, pred_names = vocab["object_name_to_idx"], vocab["pred_name_to_idx"]
     image_idx, in_image_idx = int(obj_names[IMAGE_OBJECT]), int(pred_names[IN_IMAGE_PREDICATE])
     objs: list[int] = []
@@ -78,6 +109,10 @@ def encode_scene_graphs(scene_graphs: dict | list, vocab: dict, device: torch.de
             raise DataError(f'{where}: "relationships" must be a list of [subject, "predicate", object], '
                             f"got {type(rels).__name__}")
         n = len(objects)
+        if max_objects is not None and n > max_objects:
+            raise GraphLimitError(f'{where}: "objects" has {n} objects; the model was trained on images with at most '
+                                  f"{max_objects}, and a larger graph gives an image that means nothing. Split the "
+                                  "graph (or set generate.max_objects_per_graph if you know better).")
         for j, name in enumerate(objects):
             objs.append(_lookup(name, obj_names, "object", f"objects[{j}]", where))
         for k, rel in enumerate(rels):
@@ -91,6 +126,9 @@ def encode_scene_graphs(scene_graphs: dict | list, vocab: dict, device: torch.de
                 if not 0 <= v < n:
                     raise DataError(f"{where}: {field} {role} index {v} is out of range; "
                                     f"the graph has {n} objects (indices 0..{n - 1})")
+            if s == o and not allow_self_relationships:
+                raise DataError(f"{where}: {field} relates object {s} to itself; the model was never trained on such "
+                                "a relationship (generate.allow_self_relationships 1 allows it)")
             pred = _lookup(p, pred_names, "predicate", f"{field} predicate", where)
             triples.append([s + offset, pred, o + offset])
         objs.append(image_idx)
@@ -116,6 +154,9 @@ def load_scene_graphs(path: str | os.PathLike) -> list[dict]:
                         f"column {err.colno}") from None
     except UnicodeDecodeError:
         raise DataError(f"scene-graph file {path} is not UTF-8 text") from None
+    except RecursionError:
+        raise DataError(f"scene-graph file {path} is nested too deeply to be a scene graph (a scene graph is a "
+                        "dict with a list of names and a list of [subject, predicate, object])") from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not data:

@@ -25,6 +25,12 @@ class GenerateConfig:
                            "hand with scene_graphs_json given, figures are drawn only when --figures is given too. "
                            "Not in the original.", new=True, local=True)
     layout_size: int = setting(256, "Side in pixels of the layout drawings.", new=True)
+    max_objects_per_graph: int | None = setting(None, "Refuse graphs with more objects (None: the most objects per "
+                                                "image the model was trained on, from its checkpoint: 8 for COCO).",
+                                                new=True)
+    allow_self_relationships: bool = setting(False, "1 = accept a relationship from an object to itself (the model "
+                                             "never saw one; the paper's figure 5 (VG) has some, and figures "
+                                             "always allow them).", new=True)
     seed: int = setting(0, "Random seed of the layout noise (the original did not seed).", new=True)
     track: bool = setting(True, "Log the figure sheets to MLflow (1/0).", new=True, local=True)
 
