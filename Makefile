@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install repro test test-fast bench ui paper-figures paper-tables
+.PHONY: install repro test test-fast bench ui serve paper-figures paper-tables
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -55,6 +55,10 @@ bench: install
 ui: install
 	@echo "MLflow UI: http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath .)/mlflow.db --host 127.0.0.1 --port 5000
+
+# The scene-graph editor on the VG model of `make repro` (params.yaml [serve]; sg2im serve --help)
+serve: install
+	$(VENV)/bin/sg2im serve
 
 # The paper's figures and tables from the released models: fetch them first (README, "The released models"):
 #   .venv/bin/python stages/download_models.py --models coco64,vg64,vg128 [--ablated 1]

@@ -62,7 +62,8 @@ def _lookup(name: Any, table: dict, kind: str, field: str, where: str) -> int:
     if idx is None:
         close = difflib.get_close_matches(name, [k for k in table if isinstance(k, str)], n=3, cutoff=0.5)
         hint = f"; closest: {', '.join(repr(c) for c in close)}" if close else ""
-        raise DataError(f'{where}: {field} "{name}" is not a {kind} of the model\'s vocabulary{hint}. '
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise DataError(f'{where}: {field} "{name}" is not {article} {kind} of the model\'s vocabulary{hint}. '
                         f"Use names from the checkpoint's vocab ({kind} names differ between COCO and VG).")
     return int(idx)
 

@@ -8,6 +8,7 @@ from sg2im.config.download_vg import DownloadVgConfig
 from sg2im.config.evaluate import EvaluateConfig
 from sg2im.config.generate import GenerateConfig
 from sg2im.config.preprocess_vg import PreprocessVgConfig
+from sg2im.config.serve import ServeConfig
 from sg2im.config.strip import StripConfig
 from sg2im.config.train import TrainConfig
 
@@ -21,6 +22,7 @@ STAGE_CONFIGS: dict[str, type] = {
     "generate": GenerateConfig,
     "download_models": DownloadModelsConfig,
     "convert_checkpoint": ConvertCheckpointConfig,
+    "serve": ServeConfig,
 }
 STAGES = tuple(STAGE_CONFIGS)
 
