@@ -141,7 +141,7 @@ def test_uncovered_figures_are_listed_with_reason(tmp_path):
     # graph 0 of figure_6_sheep has a zebra, not a sheep: partial
     assert summary["figures"] == {"broken": "skipped", "figure_6_sheep": "partial", "figure_6_street": "rendered"}
     readme = (tmp_path / "out" / "figures" / "README.txt").read_text()
-    assert 'objects[2] "sheep" is not a object of the model\'s vocabulary' in readme
+    assert 'objects[2] "sheep" is not an object of the model\'s vocabulary' in readme
     assert "graph 1 not rendered" in readme and "not valid JSON" in readme
     report = json.loads((tmp_path / "out" / "figures" / "report.json").read_text())
     assert report["figure_6_sheep"]["rendered_graphs"] == [0]
