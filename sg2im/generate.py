@@ -20,7 +20,7 @@ from sg2im.errors import DataError
 from sg2im.model import load_generator
 from sg2im.scene_graph import IMAGE_OBJECT, encode_scene_graphs, load_scene_graphs, trained_max_objects
 from sg2im.tracking import Tracker
-from sg2im.vis.graph import DRAWING_DPI, dot_available, draw_scene_graph
+from sg2im.vis.graph import DRAWING_DPI, dot_available, try_draw_scene_graph
 from sg2im.vis.images import deprocess_images, save_png
 from sg2im.vis.layout import draw_layout
 from sg2im.vis.sheet import caption_text, figure_sheet
@@ -52,10 +52,8 @@ def render_graphs(model, graphs: Sequence[dict], source: str | None = None, draw
                   layout_size: int = 256, rules: GraphRules = GraphRules()) -> Rendered:
     """Run the model on ``graphs`` (predicted boxes and masks) and draw everything in memory.
 
-    Raises DataError (naming the graph) for graphs the vocabulary or ``rules`` refuse, and
-    GraphvizMissing when ``draw_graphs`` and ``dot`` is not installed."""
-    if draw_graphs and not dot_available():
-        draw_scene_graph([], [])  # raises GraphvizMissing with the install hint
+    Raises DataError (naming the graph) for graphs the vocabulary or ``rules`` refuse; a graph Graphviz cannot
+    draw (missing, too slow, failing) is left undrawn with a warning."""
     device = next(model.parameters()).device
     objs, triples, obj_to_img = encode_scene_graphs(list(graphs), model.vocab, device=device, source=source,
                                                     max_objects=rules.max_objects,
@@ -69,7 +67,8 @@ def render_graphs(model, graphs: Sequence[dict], source: str | None = None, draw
         masks = masks_pred[sel] if masks_pred is not None else None
         layouts.append(draw_layout(names, boxes_pred[sel], masks, size=layout_size))
         boxes_out.append(boxes_pred[sel].cpu())
-        drawn.append(draw_scene_graph(graph["objects"], graph.get("relationships", [])) if draw_graphs else None)
+        drawn.append(try_draw_scene_graph(graph["objects"], graph.get("relationships", []),
+                                          f"scene graph {i}{' of ' + source if source else ''}") if draw_graphs else None)
     return Rendered(images, layouts, drawn, boxes_out)
 
 
@@ -125,8 +124,10 @@ def render_figure(model, path: Path, draw_graphs: bool, layout_size: int = 256, 
         return FigureResult(name, "skipped", [], bad, reason="no graph of this figure is covered by the model's vocabulary")
     chosen = [graphs[i] for i in ok]
     rendered = render_graphs(model, chosen, str(path), False, layout_size, FIGURE_RULES)
-    drawings = [draw_scene_graph(g["objects"], g.get("relationships", []), fit=False, dpi=DRAWING_DPI)
-                for g in chosen] if draw_graphs else None
+    drawings = [try_draw_scene_graph(g["objects"], g.get("relationships", []), f"{name} graph {i}", fit=False,
+                                     dpi=DRAWING_DPI) for i, g in zip(ok, chosen)] if draw_graphs else None
+    if drawings is not None and any(d is None for d in drawings):
+        drawings = None  # one scale for all: a sheet has every drawing or none
     about = about or {}
     caption = caption_text(name, about.get("checkpoint", "?"), about.get("dataset"), about.get("iterations"),
                            about.get("image_size"), skipped=len(bad))

@@ -59,7 +59,7 @@ def _bars(counts: dict[str, int], width: int) -> Image.Image:
 def _sample_panel(sample: dict) -> Image.Image:
     """A sample image (fitted in ``PANEL`` px) with its boxes and names; its scene graph below when Graphviz is
     installed (objects and relationships as the dataset gives them)."""
-    from sg2im.vis.graph import DRAWING_DPI, dot_available, draw_scene_graph
+    from sg2im.vis.graph import DRAWING_DPI, dot_available, try_draw_scene_graph
 
     with Image.open(sample["image"]) as im:
         image = im.convert("RGB")
@@ -77,8 +77,11 @@ def _sample_panel(sample: dict) -> Image.Image:
     if not (dot_available() and sample["relationships"]):
         return panel
     names = [o[0] for o in sample["objects"]]
-    graph = Image.fromarray(draw_scene_graph(names, [list(t) for t in sample["relationships"]], fit=False,
-                                             dpi=DRAWING_DPI))
+    drawn = try_draw_scene_graph(names, [list(t) for t in sample["relationships"]], f"the card's sample {sample['image']}",
+                                 fit=False, dpi=DRAWING_DPI)
+    if drawn is None:
+        return panel
+    graph = Image.fromarray(drawn)
     graph.thumbnail((PANEL, PANEL))
     out = Image.new("RGB", (PANEL, PANEL + graph.height + 6), "white")
     out.paste(panel, (0, 0))

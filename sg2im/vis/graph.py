@@ -97,3 +97,24 @@ def draw_scene_graph(objects: Sequence[str] | Tensor, triples: Sequence[Sequence
     image = Image.open(BytesIO(result.stdout)).convert("RGBA")
     white = Image.new("RGBA", image.size, (255, 255, 255, 255))
     return np.asarray(Image.alpha_composite(white, image).convert("RGB"))
+
+
+def drawing_timeout(objects: Sequence, triples: Sequence) -> float:
+    """Seconds Graphviz may take for a graph: 10 plus 2 per object and relationship (a fixed 60 s either waited
+    too long for a small graph or cut a large one short)."""
+    return 10.0 + 2.0 * (len(objects) + len(triples))
+
+
+def try_draw_scene_graph(objects: Sequence[str], triples: Sequence[Sequence], what: str, **options) -> np.ndarray | None:
+    """:func:`draw_scene_graph`, or None with a warning naming ``what`` (the graph) when Graphviz is missing, too
+    slow (:func:`drawing_timeout`) or fails: a drawing is never worth failing a run for."""
+    try:
+        return draw_scene_graph(objects, triples, timeout=drawing_timeout(objects, triples), **options)
+    except GraphvizMissing:
+        reason = "Graphviz 'dot' is not installed (apt-get install graphviz)"
+    except subprocess.TimeoutExpired:
+        reason = f"Graphviz took longer than {drawing_timeout(objects, triples):.0f} s"
+    except (Sg2imError, OSError, ValueError) as exc:
+        reason = f"Graphviz failed: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
+    print(f"WARNING: {what}: not drawn ({reason}); the images are written without it", flush=True)
+    return None
