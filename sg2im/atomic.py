@@ -3,15 +3,20 @@
 Every writer in the project goes through :func:`atomic_write`: the bytes go to
 ``<folder>/.tmp-<pid>-<name>``, are fsynced, and the temp file is renamed over ``path`` (atomic on
 POSIX). A failure removes the temp file; a SIGKILL leaves it behind, named with the dead
-process's id, for :func:`remove_stale_temps` to clean up.
+process's id, for :func:`remove_stale_temps` to clean up. A full disk (ENOSPC, EDQUOT) is a
+:class:`~sg2im.errors.DataError` naming the file, how much was written and how much is free; the
+previous file is untouched.
 """
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
+
+from sg2im.process import alive
 
 TEMP_PREFIX = ".tmp-"
 
@@ -27,11 +32,36 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> P
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        written = tmp.stat().st_size if tmp.exists() else 0
+        tmp.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise disk_full(path, written) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def disk_full(path: Path, written: int):
+    """The error of a write that met a full disk: the file, what was written, what is free, the fix."""
+    from sg2im.disk import free_bytes
+    from sg2im.errors import DataError
+
+    previous = "the previous version of it is untouched" if path.exists() else "nothing was written there"
+    return DataError(f"{path}: the disk is full (no space left on device) after {size_text(written)} of it; "
+                     f"{previous}. Free at least {size_text(max(written, 1))} more there "
+                     f"({size_text(free_bytes(path.parent))} free now) and run again.")
+
+
+def size_text(n: int) -> str:
+    """Bytes as people read them: 512 bytes, 10.0 kB, 3.2 MB, 1.5 GB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -57,25 +87,17 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def remove_stale_temps(folder: str | os.PathLike) -> list[str]:
-    """Delete temp files left in ``folder`` by processes killed mid-write (never finished files)."""
+def remove_stale_temps(folder: str | os.PathLike, recursive: bool = False) -> list[str]:
+    """Delete temp files left in ``folder`` (and its subfolders, when ``recursive``) by processes killed
+    mid-write (never finished files)."""
     removed = []
-    for tmp in glob.glob(os.path.join(str(folder), f"{TEMP_PREFIX}*")):
+    pattern = os.path.join(glob.escape(str(folder)), "**" if recursive else "", f"{TEMP_PREFIX}*")
+    for tmp in glob.glob(pattern, recursive=recursive, include_hidden=True):
         try:
             pid = int(os.path.basename(tmp)[len(TEMP_PREFIX):].split("-", 1)[0])
         except ValueError:
             continue
-        if pid != os.getpid() and not _alive(pid):
+        if pid != os.getpid() and not alive(pid):
             os.unlink(tmp)
             removed.append(tmp)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

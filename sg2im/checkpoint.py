@@ -89,9 +89,26 @@ def strip_state_prefix(state: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def tensor_bytes(value: Any) -> int:
+    """The bytes of every tensor in a (nested) checkpoint: about its size on disk."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, Mapping):
+        return sum(tensor_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(tensor_bytes(v) for v in value)
+    return 0
+
+
 def save_checkpoint_pair(checkpoint: Mapping[str, Any], with_model: Path, no_model: Path) -> tuple[Path, Path]:
-    """Write ``_with_model.pt`` then ``_no_model.pt`` atomically; return their paths."""
+    """Write ``_with_model.pt`` then ``_no_model.pt`` atomically; return their paths. The free space is checked
+    first (the new file is written beside the old one), so a full disk stops the run here, with the previous
+    checkpoint intact, instead of in the middle of the write."""
+    from sg2im.disk import check_free_space
+
     plain = to_plain(checkpoint)
+    check_free_space(Path(with_model).parent, int(1.05 * tensor_bytes(plain)) + (1 << 20),
+                     f"the checkpoint {Path(with_model).name} (the last one stays until it is written)")
     atomic_torch_save(plain, with_model)
     atomic_torch_save({k: v for k, v in plain.items() if k not in MODEL_KEYS}, no_model)
     return Path(with_model), Path(no_model)

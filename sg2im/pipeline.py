@@ -273,10 +273,23 @@ def describe(redirect: Redirect) -> list[str]:
 
 def settle_outputs(loaded: Any) -> Any:
     """A stage's config (a :class:`~sg2im.config.loader.Loaded`) with its outputs settled: as given under DVC;
-    for a run by hand, moved off the pipeline's own files (:func:`redirect_hand_run`), saying where they go."""
+    for a run by hand, moved off the pipeline's own files (:func:`redirect_hand_run`), saying where they go;
+    and locked for this run (:mod:`sg2im.locks`: a second run writing them is refused); temp files that a
+    killed run left among them are removed."""
     redirect = redirect_hand_run(loaded.section, loaded.config, loaded.explicit)
     for line in describe(redirect):
         print(f"note: {line}", flush=True)
+    from sg2im.atomic import remove_stale_temps
+    from sg2im.locks import hold
+
+    outputs = [_get(redirect.config, info.path) for info in flat_fields(type(redirect.config)) if info.meta.output]
+    hold(outputs)
+    for output in filter(None, outputs):  # what a killed run of this stage left half-written
+        path = Path(output)
+        for stale in remove_stale_temps(path, recursive=True) if path.is_dir() else []:
+            print(f"note: removed {stale}, left by a run that was killed mid-write", flush=True)
+        for stale in remove_stale_temps(path.parent):
+            print(f"note: removed {stale}, left by a run that was killed mid-write", flush=True)
     return redirect.config
 
 

@@ -2,6 +2,15 @@
 
     python tests/stage_wrapper.py kill-in-save N stages/train.py [flags]   # SIGKILL inside the N-th torch.save,
                                                                            # after the bytes, before the rename
+    python tests/stage_wrapper.py count-events FILE stages/S.py [flags]    # write the number of file-system
+                                                                           # events (below) to FILE at exit
+    python tests/stage_wrapper.py kill-at-event N stages/S.py [flags]      # SIGKILL just before the N-th event
+
+A file-system event is what changes what another process can see on disk: opening a file for writing,
+renaming, linking, removing, truncating (Python's audit events). Killing before event N leaves the disk as a
+kill anywhere between events N-1 and N would, so drawing N at random covers every moment that matters for
+resume (writes from C libraries that Python does not audit, HDF5's, are still bracketed by their temp file's
+open and rename).
 
 rank_hash() is also loaded into every process (torchrun's workers too) by tests/rank_hash_site/sitecustomize.py.
 """
@@ -33,6 +42,59 @@ def kill_in_save(n: int) -> None:
     torch.save = save
 
 
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+CHANGING = {"os.rename", "os.link", "os.symlink", "os.remove", "os.rmdir", "os.truncate", "shutil.rmtree",
+            "shutil.move", "shutil.copyfile", "os.mkdir"}
+
+
+def _in_project(path) -> bool:
+    """A path under the working directory (the project), not Python's byte-code cache."""
+    if isinstance(path, int) or path is None:
+        return False
+    full = os.path.abspath(os.fsdecode(path))
+    return full.startswith(os.getcwd() + os.sep) and "__pycache__" not in full
+
+
+def is_disk_change(event: str, args: tuple) -> bool:
+    """True for an audit event that changes the project's files (see the module's docstring)."""
+    if event == "open":
+        path, mode, flags = args
+        if not _in_project(path):
+            return False
+        if isinstance(mode, str):
+            return any(c in mode for c in "wax+")
+        return bool(flags and flags & WRITE_FLAGS)
+    return event in CHANGING and bool(args) and _in_project(args[0])
+
+
+def on_disk_change(action) -> None:
+    """Call ``action(n)`` before the n-th file-system event of this process (not of its children)."""
+    seen, pid = [0], os.getpid()
+
+    def hook(event: str, args: tuple) -> None:
+        if os.getpid() == pid and is_disk_change(event, args):
+            seen[0] += 1
+            action(seen[0])
+
+    sys.addaudithook(hook)
+    return seen
+
+
+def count_events(out: Path) -> None:
+    import atexit
+
+    seen = on_disk_change(lambda n: None)
+    atexit.register(lambda: out.write_text(str(seen[0])))
+
+
+def kill_at_event(n: int) -> None:
+    def action(k: int) -> None:
+        if k == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    on_disk_change(action)
+
+
 def rank_hash(folder: Path) -> None:
     from sg2im.training import loop
 
@@ -57,6 +119,10 @@ if __name__ == "__main__":
     mode, arg, script, *flags = sys.argv[1:]
     if mode == "kill-in-save":
         kill_in_save(int(arg))
+    elif mode == "count-events":
+        count_events(Path(arg).resolve())
+    elif mode == "kill-at-event":
+        kill_at_event(int(arg))
     else:
         raise SystemExit(f"unknown mode {mode}")
     sys.argv = [script, *flags]

@@ -32,13 +32,13 @@ def test_an_experiment_on_an_uncommitted_edit_records_the_dirty_tree(project):
     root = project["root"]
     head = git(root, "rev-parse", "HEAD").stdout.strip()
     append_line(root / "sg2im/metrics/report.py", "# an uncommitted edit\n")
-    out = dvc(root, "exp", "run", "-n", "exp-lr", "-S", "train.learning_rate=0.002").stdout
+    out = dvc(root, "exp", "run", "-n", "exp-lr", "-S", "train.learning_rate=0.004").stdout
     # the COCO model (its parameter changed) and both evaluations (the code they import changed)
     assert sorted(ran_stages(out)) == sorted(COCO_MODEL + ["evaluate_vg"])
     run_ = mlflow_client(root).get_run(train_json(root)["mlflow_run_id"])
     assert run_.data.tags["dvc.exp_name"] == "exp-lr" and run_.info.run_name == "exp-lr"
     assert run_.data.tags["mlflow.source.git.commit"] == head and run_.data.tags["git.dirty"] == "True"
-    assert len(run_.data.tags["git.diff_sha256"]) == 64 and run_.data.params["learning_rate"] == "0.002"
+    assert len(run_.data.tags["git.diff_sha256"]) == 64 and run_.data.params["learning_rate"] == "0.004"
     git(root, "checkout", "--", ".")
     dvc(root, "checkout", "--force")
     assert_clean(root)

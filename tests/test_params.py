@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sg2im.config.loader import load_stage
 from sg2im.config.schema import group, parse_value, setting
@@ -101,5 +102,6 @@ def test_every_stage_help_lists_its_params_with_values():
 
     flat = re.sub(r"\s+", " ", train)
     assert "Mask BCE weight (0: masks weakly supervised). [params.yaml: 0.1; original: 0.0; paper: 0.1]" in flat
-    assert "Adam learning rate of G, D_obj and D_img. [params.yaml: 0.001; original: 0.0001]" in flat
+    lr = yaml.safe_load((REPO / "params.yaml").read_text())["train"]["learning_rate"]
+    assert f"Adam learning rate of G, D_obj and D_img. [params.yaml: {lr}; original: 0.0001]" in flat
     assert "[params.yaml: 64,32,16; original: 1024,512,256,128,64]" in flat

@@ -25,6 +25,11 @@ from helpers_pipeline import (BIN, COCO_MODEL, STAGES, VG_MODEL, append_line, as
 pytestmark = pytest.mark.slow
 
 
+def _train_param(root, key: str):
+    """The COCO model's training setting as the project's params.yaml holds it."""
+    return yaml.safe_load((root / "params.yaml").read_text())["train"][key]
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> dict:
     return repro_project(tmp_path_factory, "pipeline")
@@ -86,7 +91,7 @@ def test_metrics_show_and_mlflow_run(project):
         "checkpoints/checkpoint_stripped.pt", "checkpoints/sg2im.pt"]
     assert "evaluate/evaluate.json" in [a.path for a in client.list_artifacts(run_.info.run_id, "evaluate")]
     assert run_.info.status == "FINISHED"
-    assert run_.data.params["num_iterations"] == "4" and run_.data.params["learning_rate"] == "0.001"
+    assert run_.data.params["num_iterations"] == "4" and run_.data.params["learning_rate"] == str(_train_param(root, "learning_rate"))
     tags = run_.data.tags
     assert tags["dvc.stage"] == "train" and tags["dataset"] == "coco" and tags["sg2im.run_kind"] == "pipeline"
     assert tags["sg2im.identity.code"] == train["identity"]["code"] and tags["git.dirty"] == "False"
@@ -137,7 +142,7 @@ def test_hand_runs_leave_the_pipeline_untouched(project, tmp_path):
     assert hand and all(r.data.tags["sg2im.run_kind"] == "hand" for r in hand)
     assert {r.data.tags.get("sg2im.of_run") for r in hand} >= {pipeline_run}
     pipeline = mlflow_client(root).get_run(pipeline_run)
-    assert pipeline.data.params["learning_rate"] == "0.001"
+    assert pipeline.data.params["learning_rate"] == str(_train_param(root, "learning_rate"))
     assert pipeline.data.tags["evaluate.output"] == "metrics/evaluate.json"  # the pipeline's, not the hand run's
     assert [a.path for a in mlflow_client(root).list_artifacts(pipeline_run, "checkpoints")] == [
         "checkpoints/checkpoint_stripped.pt", "checkpoints/sg2im.pt"]

@@ -141,12 +141,15 @@ def test_a_checkpoint_without_identity_is_reported_and_kept_until_replaced(tmp_p
 def test_a_finished_checkpoint_resumed_writes_every_output_again(tmp_path):
     train(tiny_args(tmp_path, num_iterations=3, checkpoint_every=100))
     before = _ckpt(tmp_path)
+    first_identity = json.loads((tmp_path / "metrics/train.json").read_text())["identity"]
     for name in ("metrics/train.json", "plots/train_losses.csv", "plots/train_losses.png", "plots/train_samples.png"):
         (tmp_path / name).unlink()
     summary = train(tiny_args(tmp_path, num_iterations=3, checkpoint_every=100))
     assert summary["start"] == "resume" and summary["iterations_this_session"] == 0 and summary["iterations"] == 3
     for name in ("metrics/train.json", "plots/train_losses.csv", "plots/train_losses.png", "plots/train_samples.png"):
         assert (tmp_path / name).stat().st_size > 50, name
+    # the same run on the same data: the same identity digests (the data's content hash carried over)
+    assert json.loads((tmp_path / "metrics/train.json").read_text())["identity"] == first_identity
     after = _ckpt(tmp_path)
     assert after["losses_ts"] == before["losses_ts"] and after["counters"] == before["counters"]
     assert all(torch.equal(after["model_state"][k], v) for k, v in before["model_state"].items())

@@ -145,8 +145,12 @@ def load_stage(stage: str, cls: type[T], argv: Sequence[str] | None = None, desc
 
 def run_stage(main: Callable[[], Any]) -> None:
     """Run a stage's ``main``; an expected error becomes one line on stderr and exit code 2."""
+    from sg2im.locks import release
+
     try:
         main()
     except (Sg2imError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    finally:
+        release()  # this run's output locks (sg2im.locks)

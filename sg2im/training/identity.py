@@ -132,6 +132,8 @@ def differences(saved: Mapping[str, Any] | None, now: RunIdentity) -> list[str]:
             new.setdefault("sha", content_hash(Path(path)))
             if new["sha"] != old.get("sha"):
                 lines.append(f"data: {path} changed")
+        elif old.get("sha"):
+            new.setdefault("sha", old["sha"])  # unchanged: the resumed run reports the same data digest
     return lines
 
 

@@ -1,0 +1,291 @@
+"""Kill any stage anywhere, run it again, get the same result (RELIABILITY.md).
+
+Every stage of the COCO model's chain (and both downloads from a local HTTP server in the official format)
+runs as a subprocess the way DVC runs it, SIGKILLed just before its N-th file-system event, N drawn from a
+seeded generator over the events an uninterrupted run makes (tests/stage_wrapper.py says what an event is:
+between two events nothing another process can see changes, so N covers every moment that matters). After
+each kill, nothing half-written may be visible under a final name; the rerun must then give the uninterrupted
+run's outputs: byte for byte where the stage is deterministic, the same tensors for checkpoints, the same
+values less times for metrics. A kill that does not land (the run finished first) fails the test.
+
+``SG2IM_KILLS=20 pytest tests/test_kill_anywhere.py`` is the long mode (default: 5 kills per stage).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import pytest
+import torch
+from PIL import Image
+
+from helpers_official import coco_files, coco_urls, vg_files, vg_urls
+from helpers_pipeline import make_project, project_env
+from local_http_server import Behaviour, serve
+from sg2im.pipeline import pipeline_outputs
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+WRAPPER = str(REPO / "tests" / "stage_wrapper.py")
+KILLS = int(os.environ.get("SG2IM_KILLS", "5"))
+PROGRESSIVE = {"train"}  # writes its loss table, samples and checkpoints at every checkpoint, not only at the end
+CHAIN = ["download_coco", "download_vg", "preprocess_vg", "train", "strip", "evaluate", "generate"]
+# Values that measure the run, not its result: a rerun after a kill reports other times and session counts.
+VOLATILE = ("seconds", "time", "_s", "per_s", "rate", "session", "mlflow", "start", "resumed", "date", "host",
+            "elapsed", "duration", "throughput", "it_s")
+
+
+def outputs_of(root: Path, stage: str) -> list[Path]:
+    return sorted(p for p, s in pipeline_outputs(root).items() if s == stage)
+
+
+def files_under(root: Path, paths: list[Path]) -> dict[str, Path]:
+    found = {}
+    for path in paths:
+        for f in ([path] if path.is_file() else sorted(path.rglob("*")) if path.is_dir() else []):
+            if f.is_file():
+                found[f.relative_to(root).as_posix()] = f
+    return found
+
+
+def is_temp(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name.startswith((".tmp-", "tmp")) or ".partial" in name or name.endswith((".tmp", ".part"))
+
+
+def _strip_volatile(value):
+    if isinstance(value, dict):
+        return {k: _strip_volatile(v) for k, v in value.items() if not any(w in k.lower() for w in VOLATILE)}
+    if isinstance(value, list):
+        return [_strip_volatile(v) for v in value]
+    return value
+
+
+def _tensors(obj, prefix: str = "") -> dict[str, object]:
+    """Every tensor and plain value of a (nested) checkpoint, by key path, volatile keys left out."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if not any(w in str(k).lower() for w in VOLATILE):
+                out.update(_tensors(v, f"{prefix}/{k}"))
+        return out
+    if isinstance(obj, (list, tuple)):
+        out = {}
+        for i, v in enumerate(obj):
+            out.update(_tensors(v, f"{prefix}/{i}"))
+        return out
+    if isinstance(obj, str) and obj.startswith("{"):  # a JSON record kept as text (a classifier's info)
+        try:
+            return _tensors(json.loads(obj), prefix)
+        except json.JSONDecodeError:
+            pass
+    return {prefix: obj}
+
+
+def readable(path: Path) -> None:
+    """Open ``path`` as its kind: a half-written file raises."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        json.loads(path.read_text())
+    elif suffix == ".pt":
+        torch.load(path, map_location="cpu", weights_only=True)
+    elif suffix in (".png", ".jpg", ".jpeg"):
+        with Image.open(path) as im:
+            im.load()
+    elif suffix == ".h5":
+        with h5py.File(path, "r") as f:
+            f.visit(lambda name: None)
+    elif path.stat().st_size == 0 and suffix not in (".txt", ".md", ".csv"):
+        raise AssertionError(f"{path} is empty")
+
+
+def progress_of(path: Path, final: Path) -> bool:
+    """A complete file written on the way (at a checkpoint): a loss table whose rows begin the final one's; a
+    picture or record that opens (``readable`` checks it)."""
+    if path.suffix == ".csv":
+        rows, last = path.read_text().splitlines(), final.read_text().splitlines()
+        return 0 < len(rows) <= len(last) and rows[1:] == last[1:len(rows)] and rows[0] == last[0]
+    return path.suffix in (".png", ".json", ".pt")
+
+
+def same_result(a: Path, b: Path) -> bool:
+    """Same bytes; or, for a checkpoint, the same tensors and values; for JSON, the same values less times."""
+    if a.read_bytes() == b.read_bytes():
+        return True
+    if a.suffix == ".pt":
+        ta, tb = (_tensors(torch.load(p, map_location="cpu", weights_only=True)) for p in (a, b))
+        if ta.keys() != tb.keys():
+            return False
+        return all(torch.equal(x, y) if isinstance(x, torch.Tensor) else x == y for x, y in
+                   ((ta[k], tb[k]) for k in ta))
+    if a.suffix == ".json":
+        return _strip_volatile(json.loads(a.read_text())) == _strip_volatile(json.loads(b.read_text()))
+    return False
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Runner:
+    """Stage runs in one project folder (``root``), forked from tests/stage_forkserver.py; ``reset`` copies a
+    saved state of the project into that folder before a run (the runs always see the same paths)."""
+
+    def __init__(self, root: Path, state: Path):
+        self.root, self.logs = root, root.parent / "logs"
+        self.logs.mkdir(exist_ok=True)
+        shutil.copytree(state, root, symlinks=True)
+        env = project_env(root)
+        env.update({"SG2IM_TRACKING": "0", "OMP_NUM_THREADS": "1"})
+        self.env = env
+        self.server = subprocess.Popen([sys.executable, str(REPO / "tests" / "stage_forkserver.py")], cwd=root,
+                                       env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.count = 0
+
+    def reset(self, state: Path) -> None:
+        """The folder's contents replaced by ``state``'s (the folder stays: it is the server's working directory)."""
+        for entry in self.root.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        shutil.copytree(state, self.root, symlinks=True, dirs_exist_ok=True)
+
+    def run(self, stage: str, flags: tuple[str, ...], kill_at: int = 0, count: Path | None = None) -> tuple[int, str]:
+        """``python stages/<stage>.py FLAGS`` as DVC runs it (DVC_STAGE set; tracking off): (exit code, log)."""
+        self.count += 1
+        log = self.logs / f"{self.count:03d}-{stage}.log"
+        request = {"argv": [f"stages/{stage}.py", *flags], "log": str(log), "kill_at": kill_at,
+                   "count": str(count or ""), "env": {**self.env, "DVC_STAGE": stage, "DVC_ROOT": str(self.root)}}
+        self.server.stdin.write(json.dumps(request) + "\n")
+        self.server.stdin.flush()
+        answer = self.server.stdout.readline()
+        assert answer, "the fork server died"
+        return json.loads(answer)["exit"], log.read_text()
+
+    def close(self) -> None:
+        self.server.stdin.close()
+        self.server.wait(timeout=60)
+
+
+def outputs_in(root: Path, stage: str) -> dict[str, Path]:
+    return files_under(root, outputs_of(root, stage))
+
+
+def save_outputs(files: dict[str, Path], root: Path, dest: Path) -> dict[str, Path]:
+    saved = {}
+    for rel, path in files.items():
+        saved[rel] = dest / rel
+        saved[rel].parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, saved[rel])
+    return saved
+
+
+class StageUnderTest:
+    """One stage: its uninterrupted reference run from ``state`` (the project before it), then kills at seeded
+    events, each from ``state`` again, each followed by a rerun."""
+
+    def __init__(self, runner: Runner, state: Path, stage: str, flags: tuple[str, ...] = ()):
+        self.runner, self.state, self.stage, self.flags = runner, state, stage, flags
+        self.before = outputs_in(state, stage)  # e.g. a dataset card committed to git
+        runner.reset(state)
+        count = runner.logs / f"{stage}-events.txt"
+        code, log = runner.run(stage, flags, count=count)
+        assert code == 0, f"{stage}: the uninterrupted run failed\n{log[-4000:]}"
+        self.events = int(count.read_text())
+        assert self.events >= 2, f"{stage} made {self.events} file-system events: nothing to kill"
+        self.expected = save_outputs(outputs_in(runner.root, stage), runner.root,
+                                     runner.root.parent / f"reference-{stage}")
+        assert self.expected, f"{stage} wrote none of its dvc.yaml outputs"
+
+    def kill_and_rerun(self, n: int) -> None:
+        runner, stage = self.runner, self.stage
+        runner.reset(self.state)
+        code, log = runner.run(stage, self.flags, kill_at=n)
+        assert code == -signal.SIGKILL, (
+            f"{stage}: the kill at event {n} of {self.events} did not land (exit {code}):\n{log[-3000:]}")
+        for rel, path in outputs_in(runner.root, stage).items():
+            if is_temp(rel):
+                continue
+            assert rel in self.expected, f"{stage} killed at event {n}: {rel} is no output of an uninterrupted run"
+            # the finished run's file, the one that was there before, or nothing: never half of one
+            if same_result(path, self.expected[rel]) or (
+                    rel in self.before and path.read_bytes() == self.before[rel].read_bytes()):
+                continue
+            assert stage in PROGRESSIVE, (
+                f"{stage} killed at event {n}: {rel} is visible but is neither the finished run's nor the previous one")
+            readable(path)
+            assert progress_of(path, self.expected[rel]), f"{stage} killed at event {n}: {rel} is no checkpoint's"
+        code, log = runner.run(stage, self.flags)
+        assert code == 0, f"{stage}: the rerun after a kill at event {n} failed\n{log[-4000:]}"
+        final = outputs_in(runner.root, stage)
+        leftovers = sorted(rel for rel in final if is_temp(rel))
+        assert not leftovers, f"{stage}: temp files left after the rerun: {leftovers}"
+        assert final.keys() == self.expected.keys(), (
+            f"{stage} after a kill at event {n}: files {sorted(final.keys() ^ self.expected.keys())} differ")
+        for rel, path in final.items():
+            assert same_result(path, self.expected[rel]), f"{stage}: {rel} differs after a kill at event {n}"
+
+    def kill_at_seeded_events(self, seed: int) -> list[int]:
+        moments = sorted(random.Random(seed).sample(range(1, self.events + 1), min(KILLS, self.events)))
+        for n in moments:
+            self.kill_and_rerun(n)
+        return moments
+
+
+class Chain:
+    """The project state before each stage of CHAIN: each stage's reference outputs added to the last state."""
+
+    def __init__(self, runner: Runner, first: Path):
+        self.runner, self.state, self.done = runner, first, []
+
+    def before(self, stage: str) -> Path:
+        for earlier in CHAIN[:CHAIN.index(stage)]:
+            if earlier not in self.done:
+                self.runner.reset(self.state)
+                code, log = self.runner.run(earlier, ())
+                assert code == 0, f"{earlier} failed\n{log[-4000:]}"
+                self.add(earlier, outputs_in(self.runner.root, earlier))
+        return self.state
+
+    def add(self, stage: str, outputs: dict[str, Path]) -> None:
+        save_outputs(outputs, self.runner.root, self.state)
+        self.done.append(stage)
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    base = tmp_path_factory.mktemp("kill")
+    first = make_project(base / "state")
+    runner = Runner(base / "sg2im", first)
+    yield Chain(runner, first)
+    runner.close()
+
+
+@pytest.mark.parametrize("stage", CHAIN)
+def test_kill_anywhere_then_rerun_gives_the_same_outputs(chain, stage):
+    under_test = StageUnderTest(chain.runner, chain.before(stage), stage)
+    moments = under_test.kill_at_seeded_events(seed=CHAIN.index(stage) + 2026)
+    print(f"{stage}: {len(moments)} kills at events {moments} of {under_test.events}")
+    chain.add(stage, under_test.expected)
+
+
+@pytest.mark.parametrize("stage,files,urls", [("download_coco", coco_files, coco_urls),
+                                              ("download_vg", vg_files, vg_urls)])
+def test_official_download_killed_anywhere(tmp_path, stage, files, urls):
+    state = make_project(tmp_path / "state", config=None)
+    runner = Runner(tmp_path / "sg2im", state)
+    try:
+        with serve(Behaviour(files=files(tmp_path))) as url:
+            flags = ["--source", "official", "--min_free_gb", "0"]
+            for key, value in urls(url).items():
+                flags += [f"--{key}", value]
+            StageUnderTest(runner, state, stage, tuple(flags)).kill_at_seeded_events(seed=7 + len(stage))
+    finally:
+        runner.close()
