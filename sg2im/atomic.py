@@ -51,9 +51,10 @@ def disk_full(path: Path, written: int):
     from sg2im.errors import DataError
 
     previous = "the previous version of it is untouched" if path.exists() else "nothing was written there"
+    need = f"at least {size_text(written)} more" if written else "space"
     return DataError(f"{path}: the disk is full (no space left on device) after {size_text(written)} of it; "
-                     f"{previous}. Free at least {size_text(max(written, 1))} more there "
-                     f"({size_text(free_bytes(path.parent))} free now) and run again.")
+                     f"{previous}. Free {need} there ({size_text(free_bytes(path.parent))} free now) "
+                     "and run again.")
 
 
 def size_text(n: int) -> str:

@@ -3,9 +3,10 @@
     python tests/stage_forkserver.py        (started by a test, in the project's folder)
 
 Each line on stdin is a run, as JSON: ``{"argv": ["stages/S.py", ...], "env": {...}, "log": PATH,
-"kill_at": N or 0, "count": PATH or ""}``. The server forks; the child takes the environment, sends its output to
-``log``, counts the file-system events of tests/stage_wrapper.py (writing the count to ``count`` at exit) or
-SIGKILLs itself just before event ``kill_at``, and runs the stage script as ``__main__``. The server answers
+"kill_at": N or 0, "disk_full_at": N or 0, "count": PATH or ""}``. The server forks; the child takes the environment, sends its output to
+``log``, counts the file-system events of tests/stage_wrapper.py (writing them to ``count`` at exit) or
+SIGKILLs itself just before event ``kill_at`` (or fails its first write from event ``disk_full_at`` on with
+ENOSPC), and runs the stage script as ``__main__``. The server answers
 one line per run, ``{"exit": CODE}`` (a negative code: killed by that signal). A child is a real process,
 killed for real; only the two seconds of imports are shared, which is what makes five kills per stage
 affordable in the test suite.
@@ -49,10 +50,11 @@ def child(request: dict) -> None:
         import stage_wrapper
 
         if request.get("count"):
-            seen = stage_wrapper.on_disk_change(lambda n: None)
-            atexit.register(lambda: Path(request["count"]).write_text(str(seen[0])))
+            stage_wrapper.count_events(Path(request["count"]))
         if request.get("kill_at"):
             stage_wrapper.kill_at_event(int(request["kill_at"]))
+        if request.get("disk_full_at"):
+            stage_wrapper.disk_full_at_event(int(request["disk_full_at"]))
         sys.argv = list(request["argv"])
         try:
             runpy.run_path(sys.argv[0], run_name="__main__")

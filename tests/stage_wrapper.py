@@ -2,9 +2,11 @@
 
     python tests/stage_wrapper.py kill-in-save N stages/train.py [flags]   # SIGKILL inside the N-th torch.save,
                                                                            # after the bytes, before the rename
-    python tests/stage_wrapper.py count-events FILE stages/S.py [flags]    # write the number of file-system
-                                                                           # events (below) to FILE at exit
+    python tests/stage_wrapper.py count-events FILE stages/S.py [flags]    # write the file-system events
+                                                                           # (below) to FILE at exit (JSON)
     python tests/stage_wrapper.py kill-at-event N stages/S.py [flags]      # SIGKILL just before the N-th event
+    python tests/stage_wrapper.py disk-full-at-event N stages/S.py [flags] # the first write from event N on
+                                                                           # fails with ENOSPC
 
 A file-system event is what changes what another process can see on disk: opening a file for writing,
 renaming, linking, removing, truncating (Python's audit events). Killing before event N leaves the disk as a
@@ -68,31 +70,49 @@ def is_disk_change(event: str, args: tuple) -> bool:
 
 
 def on_disk_change(action) -> None:
-    """Call ``action(n)`` before the n-th file-system event of this process (not of its children)."""
+    """Call ``action(n, event)`` before the n-th file-system event of this process (not of its children)."""
     seen, pid = [0], os.getpid()
 
     def hook(event: str, args: tuple) -> None:
         if os.getpid() == pid and is_disk_change(event, args):
             seen[0] += 1
-            action(seen[0])
+            action(seen[0], event)
 
     sys.addaudithook(hook)
     return seen
 
 
 def count_events(out: Path) -> None:
+    """At exit, write ``{"events": N, "opens": [n of each file opened for writing]}`` to ``out``."""
     import atexit
+    import json
 
-    seen = on_disk_change(lambda n: None)
-    atexit.register(lambda: out.write_text(str(seen[0])))
+    opens: list[int] = []
+    seen = on_disk_change(lambda n, event: opens.append(n) if event == "open" else None)
+    atexit.register(lambda: out.write_text(json.dumps({"events": seen[0], "opens": opens})))
 
 
 def kill_at_event(n: int) -> None:
-    def action(k: int) -> None:
+    def action(k: int, event: str) -> None:
         if k == n:
             os.kill(os.getpid(), signal.SIGKILL)
 
     on_disk_change(action)
+
+
+def disk_full_at_event(n: int) -> None:
+    """From the n-th file-system event on, the first file opened for writing fails as on a full disk (ENOSPC)."""
+    import errno
+
+    def hook(event: str, args: tuple) -> None:
+        if os.getpid() == pid and is_disk_change(event, args):
+            seen[0] += 1
+            if seen[0] >= n and event == "open" and not failed[0]:
+                failed[0] = True
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fsdecode(args[0]))
+
+    seen, failed, pid = [0], [False], os.getpid()
+    sys.addaudithook(hook)
 
 
 def rank_hash(folder: Path) -> None:
@@ -123,6 +143,8 @@ if __name__ == "__main__":
         count_events(Path(arg).resolve())
     elif mode == "kill-at-event":
         kill_at_event(int(arg))
+    elif mode == "disk-full-at-event":
+        disk_full_at_event(int(arg))
     else:
         raise SystemExit(f"unknown mode {mode}")
     sys.argv = [script, *flags]

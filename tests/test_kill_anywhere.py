@@ -8,7 +8,12 @@ each kill, nothing half-written may be visible under a final name; the rerun mus
 run's outputs: byte for byte where the stage is deterministic, the same tensors for checkpoints, the same
 values less times for metrics. A kill that does not land (the run finished first) fails the test.
 
-``SG2IM_KILLS=20 pytest tests/test_kill_anywhere.py`` is the long mode (default: 5 kills per stage).
+The same runs also meet a full disk: the first file opened for writing from a seeded event on fails with ENOSPC,
+and the stage must stop with a clear error naming the file (no traceback), no temp file left, nothing
+half-written.
+
+``SG2IM_KILLS=20 SG2IM_DISK_FULLS=10 pytest tests/test_kill_anywhere.py`` is the long mode (default: 5 kills
+and 2 full disks per stage).
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 WRAPPER = str(REPO / "tests" / "stage_wrapper.py")
 KILLS = int(os.environ.get("SG2IM_KILLS", "5"))
+DISK_FULLS = int(os.environ.get("SG2IM_DISK_FULLS", "2"))  # runs per stage whose n-th write meets a full disk
 PROGRESSIVE = {"train"}  # writes its loss table, samples and checkpoints at every checkpoint, not only at the end
 CHAIN = ["download_coco", "download_vg", "preprocess_vg", "train", "strip", "evaluate", "generate"]
 # Values that measure the run, not its result: a rerun after a kill reports other times and session counts.
@@ -60,6 +66,23 @@ def files_under(root: Path, paths: list[Path]) -> dict[str, Path]:
 def is_temp(rel: str) -> bool:
     name = rel.rsplit("/", 1)[-1]
     return name.startswith((".tmp-", "tmp")) or ".partial" in name or name.endswith((".tmp", ".part"))
+
+
+RESUMABLE = ".part"  # a partial download, kept on purpose: the next run resumes it
+
+
+def temp_leftovers(root: Path, stage: str, allow: tuple[str, ...] = ()) -> list[str]:
+    """Temp files and folders among the stage's outputs and beside them."""
+    found = set()
+    for output in outputs_of(root, stage):
+        places = [output.parent] + ([output] if output.is_dir() else [])
+        for place in places:
+            entries = place.rglob("*") if place == output else place.iterdir() if place.is_dir() else []
+            for entry in entries:
+                rel = entry.relative_to(root).as_posix()
+                if is_temp(rel) and not rel.endswith(allow):
+                    found.add(rel)
+    return sorted(found)
 
 
 def _strip_volatile(value):
@@ -157,12 +180,13 @@ class Runner:
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
         shutil.copytree(state, self.root, symlinks=True, dirs_exist_ok=True)
 
-    def run(self, stage: str, flags: tuple[str, ...], kill_at: int = 0, count: Path | None = None) -> tuple[int, str]:
+    def run(self, stage: str, flags: tuple[str, ...], kill_at: int = 0, count: Path | None = None,
+            disk_full_at: int = 0) -> tuple[int, str]:
         """``python stages/<stage>.py FLAGS`` as DVC runs it (DVC_STAGE set; tracking off): (exit code, log)."""
         self.count += 1
         log = self.logs / f"{self.count:03d}-{stage}.log"
         request = {"argv": [f"stages/{stage}.py", *flags], "log": str(log), "kill_at": kill_at,
-                   "count": str(count or ""), "env": {**self.env, "DVC_STAGE": stage, "DVC_ROOT": str(self.root)}}
+                   "disk_full_at": disk_full_at, "count": str(count or ""), "env": {**self.env, "DVC_STAGE": stage, "DVC_ROOT": str(self.root)}}
         self.server.stdin.write(json.dumps(request) + "\n")
         self.server.stdin.flush()
         answer = self.server.stdout.readline()
@@ -198,7 +222,8 @@ class StageUnderTest:
         count = runner.logs / f"{stage}-events.txt"
         code, log = runner.run(stage, flags, count=count)
         assert code == 0, f"{stage}: the uninterrupted run failed\n{log[-4000:]}"
-        self.events = int(count.read_text())
+        counted = json.loads(count.read_text())
+        self.events, self.opens = counted["events"], counted["opens"]
         assert self.events >= 2, f"{stage} made {self.events} file-system events: nothing to kill"
         self.expected = save_outputs(outputs_in(runner.root, stage), runner.root,
                                      runner.root.parent / f"reference-{stage}")
@@ -210,32 +235,50 @@ class StageUnderTest:
         code, log = runner.run(stage, self.flags, kill_at=n)
         assert code == -signal.SIGKILL, (
             f"{stage}: the kill at event {n} of {self.events} did not land (exit {code}):\n{log[-3000:]}")
-        for rel, path in outputs_in(runner.root, stage).items():
-            if is_temp(rel):
-                continue
-            assert rel in self.expected, f"{stage} killed at event {n}: {rel} is no output of an uninterrupted run"
-            # the finished run's file, the one that was there before, or nothing: never half of one
-            if same_result(path, self.expected[rel]) or (
-                    rel in self.before and path.read_bytes() == self.before[rel].read_bytes()):
-                continue
-            assert stage in PROGRESSIVE, (
-                f"{stage} killed at event {n}: {rel} is visible but is neither the finished run's nor the previous one")
-            readable(path)
-            assert progress_of(path, self.expected[rel]), f"{stage} killed at event {n}: {rel} is no checkpoint's"
+        self.check_visible(f"killed at event {n}")
         code, log = runner.run(stage, self.flags)
         assert code == 0, f"{stage}: the rerun after a kill at event {n} failed\n{log[-4000:]}"
         final = outputs_in(runner.root, stage)
-        leftovers = sorted(rel for rel in final if is_temp(rel))
+        leftovers = temp_leftovers(runner.root, stage)
         assert not leftovers, f"{stage}: temp files left after the rerun: {leftovers}"
         assert final.keys() == self.expected.keys(), (
             f"{stage} after a kill at event {n}: files {sorted(final.keys() ^ self.expected.keys())} differ")
         for rel, path in final.items():
             assert same_result(path, self.expected[rel]), f"{stage}: {rel} differs after a kill at event {n}"
 
+    def check_visible(self, what: str) -> None:
+        """Each output file now visible: the finished run's, the one there before, or (a stage that writes on the
+        way) a complete one of a checkpoint; never half of one."""
+        for rel, path in outputs_in(self.runner.root, self.stage).items():
+            if is_temp(rel):
+                continue
+            assert rel in self.expected, f"{self.stage} {what}: {rel} is no output of an uninterrupted run"
+            if same_result(path, self.expected[rel]) or (
+                    rel in self.before and path.read_bytes() == self.before[rel].read_bytes()):
+                continue
+            assert self.stage in PROGRESSIVE, (
+                f"{self.stage} {what}: {rel} is visible but is neither the finished run's nor the previous one")
+            readable(path)
+            assert progress_of(path, self.expected[rel]), f"{self.stage} {what}: {rel} is no checkpoint's"
+
+    def disk_full_at(self, n: int) -> None:
+        """The first write from event ``n`` on fails with ENOSPC: a clear error naming the file, no traceback,
+        no temp file left, nothing half-written."""
+        self.runner.reset(self.state)
+        code, log = self.runner.run(self.stage, self.flags, disk_full_at=n)
+        assert code not in (0, -signal.SIGKILL), f"{self.stage}: a full disk at event {n} was not noticed:\n{log[-3000:]}"
+        assert "disk is full" in log and "Traceback" not in log, (
+            f"{self.stage}: a full disk at event {n} gave no clear error:\n{log[-3000:]}")
+        leftovers = temp_leftovers(self.runner.root, self.stage, allow=(RESUMABLE,))
+        assert not leftovers, f"{self.stage}: a full disk at event {n} left temp files {leftovers}"
+        self.check_visible(f"stopped by a full disk at event {n}")
+
     def kill_at_seeded_events(self, seed: int) -> list[int]:
         moments = sorted(random.Random(seed).sample(range(1, self.events + 1), min(KILLS, self.events)))
         for n in moments:
             self.kill_and_rerun(n)
+        for n in sorted(random.Random(seed + 1).sample(self.opens, min(DISK_FULLS, len(self.opens)))):
+            self.disk_full_at(n)
         return moments
 
 

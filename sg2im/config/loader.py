@@ -147,10 +147,21 @@ def run_stage(main: Callable[[], Any]) -> None:
     """Run a stage's ``main``; an expected error becomes one line on stderr and exit code 2."""
     from sg2im.locks import release
 
+    import errno
+
     try:
         main()
     except (Sg2imError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        from pathlib import Path
+
+        from sg2im.atomic import disk_full
+
+        print(f"error: {disk_full(Path(exc.filename or '.'), 0)}", file=sys.stderr)
         sys.exit(2)
     finally:
         release()  # this run's output locks (sg2im.locks)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from sg2im.synthetic.common import JsonListWriter, fresh_tmp_dir, image_rng, move_into_place, ordered_map
+from sg2im.synthetic.common import JsonListWriter, staging_dir, image_rng, move_into_place, ordered_map
 from sg2im.synthetic.render import jpeg_bytes, render, stuff_label_map
 from sg2im.synthetic.scenes import sample_scene
 from sg2im.progress import progress
@@ -115,46 +115,46 @@ def write_coco(out_dir: Path, num_train_images: int, num_val_images: int, image_
     """Generate the whole synthetic COCO dataset into ``out_dir`` (atomically); return counts."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = fresh_tmp_dir(out_dir, "download_coco")
-    (tmp / "annotations").mkdir()
-    counts = {}
-    t0 = time.time()
-    for split, n in (("train2017", num_train_images), ("val2017", num_val_images)):
-        img_dir = tmp / "images" / split
-        img_dir.mkdir(parents=True)
-        jobs = [CocoJob(split, i, seed, image_size, aspect_fraction, annotations_only, jpeg_quality) for i in range(n)]
-        short = split.replace("2017", "")
-        parts = {k: tmp / f".{k}_{short}.part" for k in ("instances", "stuff")}
-        streams = {k: JsonListWriter(p, head="", tail="") for k, p in parts.items()}
-        images: list[dict] = []
-        next_id = {"instances": 1 if split == "train2017" else 5_000_000,
-                   "stuff": 10_000_000 if split == "train2017" else 20_000_000}
-        n_ann = {"instances": 0, "stuff": 0}
-        for jpeg, record, inst, stuff in progress(ordered_map(make_image, jobs, workers), total=n,
-                                                  desc=f"synthetic COCO {split}", unit="img"):
-            images.append(record)
-            if jpeg is not None:
-                (img_dir / record["file_name"]).write_bytes(jpeg)
-            for kind, anns in (("instances", inst), ("stuff", stuff)):
-                for a in anns:
-                    a["id"] = next_id[kind]
-                    next_id[kind] += 1
-                    streams[kind].write(a)
-                n_ann[kind] += len(anns)
-        for s in streams.values():
-            s.close()
-        _assemble(tmp / "annotations" / f"instances_{short}2017.json", parts["instances"],
-                  [("info", COCO_INFO), ("licenses", COCO_LICENSES), ("images", images)],
-                  [("categories", coco_categories(stuff=False))])
-        _assemble(tmp / "annotations" / f"stuff_{short}2017.json", parts["stuff"],
-                  [("info", COCO_STUFF_INFO), ("images", images), ("licenses", COCO_LICENSES),
-                   ("categories", coco_categories(stuff=True))], [])
-        for p in parts.values():
-            p.unlink()
-        counts[f"{short}_images"] = n
-        counts[f"{short}_instances"] = n_ann["instances"]
-        counts[f"{short}_stuff"] = n_ann["stuff"]
-    move_into_place(tmp, out_dir, ["images", "annotations"])
+    with staging_dir(out_dir, "download_coco") as tmp:
+        (tmp / "annotations").mkdir()
+        counts = {}
+        t0 = time.time()
+        for split, n in (("train2017", num_train_images), ("val2017", num_val_images)):
+            img_dir = tmp / "images" / split
+            img_dir.mkdir(parents=True)
+            jobs = [CocoJob(split, i, seed, image_size, aspect_fraction, annotations_only, jpeg_quality) for i in range(n)]
+            short = split.replace("2017", "")
+            parts = {k: tmp / f".{k}_{short}.part" for k in ("instances", "stuff")}
+            streams = {k: JsonListWriter(p, head="", tail="") for k, p in parts.items()}
+            images: list[dict] = []
+            next_id = {"instances": 1 if split == "train2017" else 5_000_000,
+                       "stuff": 10_000_000 if split == "train2017" else 20_000_000}
+            n_ann = {"instances": 0, "stuff": 0}
+            for jpeg, record, inst, stuff in progress(ordered_map(make_image, jobs, workers), total=n,
+                                                      desc=f"synthetic COCO {split}", unit="img"):
+                images.append(record)
+                if jpeg is not None:
+                    (img_dir / record["file_name"]).write_bytes(jpeg)
+                for kind, anns in (("instances", inst), ("stuff", stuff)):
+                    for a in anns:
+                        a["id"] = next_id[kind]
+                        next_id[kind] += 1
+                        streams[kind].write(a)
+                    n_ann[kind] += len(anns)
+            for s in streams.values():
+                s.close()
+            _assemble(tmp / "annotations" / f"instances_{short}2017.json", parts["instances"],
+                      [("info", COCO_INFO), ("licenses", COCO_LICENSES), ("images", images)],
+                      [("categories", coco_categories(stuff=False))])
+            _assemble(tmp / "annotations" / f"stuff_{short}2017.json", parts["stuff"],
+                      [("info", COCO_STUFF_INFO), ("images", images), ("licenses", COCO_LICENSES),
+                       ("categories", coco_categories(stuff=True))], [])
+            for p in parts.values():
+                p.unlink()
+            counts[f"{short}_images"] = n
+            counts[f"{short}_instances"] = n_ann["instances"]
+            counts[f"{short}_stuff"] = n_ann["stuff"]
+        move_into_place(tmp, out_dir, ["images", "annotations"])
     counts["seconds"] = round(time.time() - t0, 1)
     return counts
 

@@ -6,6 +6,7 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -70,6 +71,18 @@ def fresh_tmp_dir(target_parent: Path, name: str) -> Path:
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     return tmp
+
+
+@contextmanager
+def staging_dir(target_parent: Path, name: str) -> Iterator[Path]:
+    """:func:`fresh_tmp_dir`, removed again when the block fails (a full disk, a bad value): a failed run leaves
+    the previous outputs and nothing else. The block ends with :func:`move_into_place`."""
+    tmp = fresh_tmp_dir(target_parent, name)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def move_into_place(tmp: Path, dest_parent: Path, names: Iterable[str]) -> None:

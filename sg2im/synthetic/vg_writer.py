@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sg2im.synthetic.common import JsonListWriter, fresh_tmp_dir, image_rng, move_into_place, ordered_map
+from sg2im.synthetic.common import JsonListWriter, staging_dir, image_rng, move_into_place, ordered_map
 from sg2im.synthetic.render import jpeg_bytes, render
 from sg2im.synthetic.scenes import sample_scene
 from sg2im.synthetic.vocab import (
@@ -199,65 +199,65 @@ def write_vg(out_dir: Path, num_images: int, image_size: int = 384, seed: int = 
                          "is not drawn in the pictures")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = fresh_tmp_dir(out_dir, "download_vg")
-    img_dir = tmp / "images" / "VG_100K"
-    img_dir.mkdir(parents=True)
-    ids = vg_image_ids(num_images)
-    jobs = [VgJob(i, iid, seed, image_size, annotations_only, jpeg_quality, small_image_fraction, aspect_fraction,
-                  sparse_fraction, name_variant_fraction, predicate_variant_fraction, dangling_fraction,
-                  clutter_objects, clutter_relationships)
-            for i, iid in enumerate(ids)]
-    files = {k: JsonListWriter(tmp / f"{k}.json") for k in ("image_data", "objects", "attributes", "relationships")}
-    next_obj, next_rel = 1_000_000, 1
-    counts = {"images": 0, "objects": 0, "relationships": 0, "attributes": 0}
-    t0 = time.time()
-    for job, (jpeg, rec) in progress(zip(jobs, ordered_map(make_image, jobs, workers, chunksize=32)), total=len(jobs),
-                                     desc="synthetic VG", unit="img"):
-        iid = job.image_id
-        url = f"{URL_PREFIX}{iid}.jpg"
-        if jpeg is not None:
-            (img_dir / f"{iid}.jpg").write_bytes(jpeg)
-        files["image_data"].write({"width": rec["W"], "url": url, "height": rec["H"], "image_id": iid,
-                                   "coco_id": None, "flickr_id": None})
-        objs = rec["objects"]
-        oids = list(range(next_obj, next_obj + len(objs)))
-        next_obj += len(objs)
-        rels_out = []
-        for r in rec["rels"]:
-            ends = []
-            for k, local in enumerate((r["s"], r["o"])):
-                oid = oids[local]
-                if r["dangling"] == k:  # an id that objects.json does not list
-                    oid = next_obj
-                    next_obj += 1
-                    if r["merged"]:
-                        objs[local]["merged_object_ids"].append(oid)
-                ends.append(_endpoint(objs[local], oid, r["names_style"][k]))
-            syn = VG_PREDICATE_SYNSETS.get(r["canonical"]) or CLUTTER_SYNSETS.get(r["canonical"], "have.v.01")
-            rels_out.append({"predicate": r["predicate"], "object": ends[1], "relationship_id": next_rel,
-                             "synsets": [syn], "subject": ends[0]})
-            next_rel += 1
-        obj_out, attr_out = [], []
-        for o, oid, words in zip(objs, oids, rec["attributes"]):
-            obj_out.append({"synsets": o["synsets"], "h": o["h"], "object_id": oid,
-                            "merged_object_ids": o["merged_object_ids"], "names": o["names"], "w": o["w"],
-                            "y": o["y"], "x": o["x"]})
-            a = {"synsets": o["synsets"], "h": o["h"], "object_id": oid, "names": o["names"], "w": o["w"]}
-            if words:
-                a["attributes"] = words
-            a.update({"y": o["y"], "x": o["x"]})
-            attr_out.append(a)
-            counts["attributes"] += len(words)
-        files["objects"].write({"image_id": iid, "objects": obj_out, "image_url": url})
-        files["attributes"].write({"image_id": iid, "attributes": attr_out})
-        files["relationships"].write({"relationships": rels_out, "image_id": iid})
-        counts["images"] += 1
-        counts["objects"] += len(obj_out)
-        counts["relationships"] += len(rels_out)
-    for f in files.values():
-        f.close()
-    (tmp / "object_alias.txt").write_text("".join(",".join(line) + "\n" for line in vg_object_alias_lines()))
-    (tmp / "relationship_alias.txt").write_text("".join(",".join(line) + "\n" for line in VG_PREDICATE_ALIAS_LINES))
-    move_into_place(tmp, out_dir, OUTPUTS)
+    with staging_dir(out_dir, "download_vg") as tmp:
+        img_dir = tmp / "images" / "VG_100K"
+        img_dir.mkdir(parents=True)
+        ids = vg_image_ids(num_images)
+        jobs = [VgJob(i, iid, seed, image_size, annotations_only, jpeg_quality, small_image_fraction, aspect_fraction,
+                      sparse_fraction, name_variant_fraction, predicate_variant_fraction, dangling_fraction,
+                      clutter_objects, clutter_relationships)
+                for i, iid in enumerate(ids)]
+        files = {k: JsonListWriter(tmp / f"{k}.json") for k in ("image_data", "objects", "attributes", "relationships")}
+        next_obj, next_rel = 1_000_000, 1
+        counts = {"images": 0, "objects": 0, "relationships": 0, "attributes": 0}
+        t0 = time.time()
+        for job, (jpeg, rec) in progress(zip(jobs, ordered_map(make_image, jobs, workers, chunksize=32)), total=len(jobs),
+                                         desc="synthetic VG", unit="img"):
+            iid = job.image_id
+            url = f"{URL_PREFIX}{iid}.jpg"
+            if jpeg is not None:
+                (img_dir / f"{iid}.jpg").write_bytes(jpeg)
+            files["image_data"].write({"width": rec["W"], "url": url, "height": rec["H"], "image_id": iid,
+                                       "coco_id": None, "flickr_id": None})
+            objs = rec["objects"]
+            oids = list(range(next_obj, next_obj + len(objs)))
+            next_obj += len(objs)
+            rels_out = []
+            for r in rec["rels"]:
+                ends = []
+                for k, local in enumerate((r["s"], r["o"])):
+                    oid = oids[local]
+                    if r["dangling"] == k:  # an id that objects.json does not list
+                        oid = next_obj
+                        next_obj += 1
+                        if r["merged"]:
+                            objs[local]["merged_object_ids"].append(oid)
+                    ends.append(_endpoint(objs[local], oid, r["names_style"][k]))
+                syn = VG_PREDICATE_SYNSETS.get(r["canonical"]) or CLUTTER_SYNSETS.get(r["canonical"], "have.v.01")
+                rels_out.append({"predicate": r["predicate"], "object": ends[1], "relationship_id": next_rel,
+                                 "synsets": [syn], "subject": ends[0]})
+                next_rel += 1
+            obj_out, attr_out = [], []
+            for o, oid, words in zip(objs, oids, rec["attributes"]):
+                obj_out.append({"synsets": o["synsets"], "h": o["h"], "object_id": oid,
+                                "merged_object_ids": o["merged_object_ids"], "names": o["names"], "w": o["w"],
+                                "y": o["y"], "x": o["x"]})
+                a = {"synsets": o["synsets"], "h": o["h"], "object_id": oid, "names": o["names"], "w": o["w"]}
+                if words:
+                    a["attributes"] = words
+                a.update({"y": o["y"], "x": o["x"]})
+                attr_out.append(a)
+                counts["attributes"] += len(words)
+            files["objects"].write({"image_id": iid, "objects": obj_out, "image_url": url})
+            files["attributes"].write({"image_id": iid, "attributes": attr_out})
+            files["relationships"].write({"relationships": rels_out, "image_id": iid})
+            counts["images"] += 1
+            counts["objects"] += len(obj_out)
+            counts["relationships"] += len(rels_out)
+        for f in files.values():
+            f.close()
+        (tmp / "object_alias.txt").write_text("".join(",".join(line) + "\n" for line in vg_object_alias_lines()))
+        (tmp / "relationship_alias.txt").write_text("".join(",".join(line) + "\n" for line in VG_PREDICATE_ALIAS_LINES))
+        move_into_place(tmp, out_dir, OUTPUTS)
     counts["seconds"] = round(time.time() - t0, 1)
     return counts

@@ -8,6 +8,7 @@ to ``dest``.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import os
@@ -206,6 +207,10 @@ def download_file(
                         )
                     break
             except (OSError, http.client.HTTPException) as exc:
+                if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):  # this disk, not the network
+                    from sg2im.atomic import disk_full
+
+                    raise disk_full(part, part.stat().st_size if part.exists() else 0) from None
                 failures = 0 if received > 0 else failures + 1
                 if failures > retries:
                     raise DownloadError(
