@@ -114,6 +114,21 @@ def save_checkpoint_pair(checkpoint: Mapping[str, Any], with_model: Path, no_mod
     return Path(with_model), Path(no_model)
 
 
+def complete_pair(checkpoint: Mapping[str, Any], no_model: Path) -> bool:
+    """A run killed between the two writes of a pair leaves ``_no_model.pt`` one checkpoint behind the
+    ``_with_model.pt`` being resumed (``checkpoint``): write it again from that. True when it was rewritten."""
+    try:
+        brief = read_checkpoint(no_model)
+        if brief.get("counters") == checkpoint.get("counters") and brief.get("losses_ts") == checkpoint.get("losses_ts"):
+            return False
+    except DataError:
+        pass  # missing or unreadable: written below
+    atomic_torch_save({k: v for k, v in to_plain(checkpoint).items() if k not in MODEL_KEYS}, no_model)
+    print(f"note: {no_model} was one checkpoint behind (a run killed between the two writes of a pair): written "
+          "again from the checkpoint resumed", flush=True)
+    return True
+
+
 def strip_checkpoint(checkpoint: Mapping[str, Any], keep_discriminators: bool = True) -> dict:
     """What generation needs (the original's strip_checkpoint.py): args, model_kwargs (with vocab),
     model_state, the MLflow run id, the counters (iterations trained, for captions); plus the discriminators' states and kwargs when asked."""

@@ -317,3 +317,26 @@ def test_corrupt_json_names_the_file(tmp_path):
     Path(files["instances_json"]).write_text('{"images": []}')
     with pytest.raises(DataError, match=r"instances.json: missing list 'annotations'"):
         CocoSceneGraphDataset(**files)
+
+
+def test_unreadable_images_are_skipped_counted_and_named_up_to_the_set_fraction(tmp_path):
+    files = basic_coco(tmp_path)
+    clean_ds = coco(files)  # images 1, 2 and 5, decoded at every access
+    clean = [clean_ds[i] for i in range(len(clean_ds))]
+    img = Path(files["image_dir"])
+    (img / "000000000002.jpg").write_bytes(b"")  # zero bytes
+    ds = coco(files, cache_dir=tmp_path / "cache", max_unreadable_fraction=0.4)
+    assert len(ds) == len(clean) - 1 and len(ds.unreadable) == 1
+    assert "000000000002.jpg" in ds.unreadable[0] and "cannot decode image" in ds.unreadable[0]
+    # the readable images, served in order: rows 0 and 2 of the clean data
+    for got, want in ((ds[0], clean[0]), (ds[1], clean[2])):
+        assert all(torch.equal(a, b) for a, b in zip(got[1:4], want[1:4]))
+    assert ds.total_objects() == clean_ds.total_objects() - (len(clean[1][1]) - 1)  # less image 2's objects
+    data = (img / "000000000001.jpg").read_bytes()
+    (img / "000000000005.jpg").write_bytes(data[: len(data) // 3])  # truncated: now 2 of 3
+    with pytest.raises(DataError, match=r"2 of 3 COCO images could not be read \(66\.7%, more than "
+                                        r"max_unreadable_fraction=0\.4"):
+        coco(files, cache_dir=tmp_path / "cache2", max_unreadable_fraction=0.4)
+    assert not any((tmp_path / "cache2").iterdir())  # nothing half-written
+    # at the boundary: 2 of 3 is allowed by a fraction of exactly 2/3
+    assert len(coco(files, cache_dir=tmp_path / "cache3", max_unreadable_fraction=2 / 3)) == 1

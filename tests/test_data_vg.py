@@ -227,3 +227,26 @@ def test_loader_offsets(vg_real):
     in_image = batch.triples[batch.triples[:, 1] == 0]
     assert (batch.objs[in_image[:, 2]] == 0).all()  # points at its image's __image__ object
     assert ((starts + counts - 1)[batch.obj_to_img[in_image[:, 0]]] == in_image[:, 2]).all()
+
+
+def test_unreadable_images_are_skipped_and_named_up_to_the_set_fraction(vg_real, tmp_path):
+    root, vocab, _ = vg_real
+    images = tmp_path / "images"
+    import shutil
+
+    shutil.copytree(root / "images", images)
+    rows = h5_rows(root / "train.h5")
+    paths = [p.decode() if isinstance(p, bytes) else str(p) for p in rows["image_paths"]]
+    (images / paths[1]).write_bytes(b"")  # a zero-byte JPEG in row 1
+    clean = VgSceneGraphDataset(vocab, str(root / "train.h5"), str(root / "images"), image_size=(16, 16))
+    kept = VgSceneGraphDataset(vocab, str(root / "train.h5"), str(images), image_size=(16, 16),
+                               cache_dir=tmp_path / "cache", max_unreadable_fraction=0.5)
+    assert len(kept) == len(clean) - 1 and len(kept.unreadable) == 1 and paths[1] in kept.unreadable[0]
+    torch.manual_seed(0)
+    got = kept[1]  # row 2 of the h5: row 1 is skipped
+    torch.manual_seed(0)
+    want = clean[2]
+    assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+    with pytest.raises(DataError, match=r"1 of \d+ VG images could not be read .*max_unreadable_fraction=0\b"):
+        VgSceneGraphDataset(vocab, str(root / "train.h5"), str(images), image_size=(16, 16),
+                            cache_dir=tmp_path / "cache0")

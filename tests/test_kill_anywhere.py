@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -47,7 +48,7 @@ PROGRESSIVE = {"train"}  # writes its loss table, samples and checkpoints at eve
 CHAIN = ["download_coco", "download_vg", "preprocess_vg", "train", "strip", "evaluate", "generate"]
 # Values that measure the run, not its result: a rerun after a kill reports other times and session counts.
 VOLATILE = ("seconds", "time", "_s", "per_s", "rate", "session", "mlflow", "start", "resumed", "date", "host",
-            "elapsed", "duration", "throughput", "it_s")
+            "elapsed", "duration", "throughput", "it_s", "cached")  # cached: built by the killed run
 
 
 def outputs_of(root: Path, stage: str) -> list[Path]:
@@ -155,6 +156,22 @@ def same_result(a: Path, b: Path) -> bool:
     return False
 
 
+def differences(a: Path, b: Path) -> list[str]:
+    """What differs between two outputs (for the failure message)."""
+    if a.suffix == ".pt":
+        ta, tb = (_tensors(torch.load(p, map_location="cpu", weights_only=True)) for p in (a, b))
+    elif a.suffix == ".json":
+        ta, tb = (_tensors(_strip_volatile(json.loads(p.read_text()))) for p in (a, b))
+    else:
+        return [f"{a.stat().st_size} vs {b.stat().st_size} bytes"]
+    out = [f"{k}: only in one" for k in sorted(ta.keys() ^ tb.keys())]
+    for k in sorted(ta.keys() & tb.keys()):
+        x, y = ta[k], tb[k]
+        if not (torch.equal(x, y) if isinstance(x, torch.Tensor) else x == y):
+            out.append(f"{k}: {str(x)[:80]} vs {str(y)[:80]}")
+    return out[:10]
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -181,11 +198,12 @@ class Runner:
         shutil.copytree(state, self.root, symlinks=True, dirs_exist_ok=True)
 
     def run(self, stage: str, flags: tuple[str, ...], kill_at: int = 0, count: Path | None = None,
-            disk_full_at: int = 0) -> tuple[int, str]:
-        """``python stages/<stage>.py FLAGS`` as DVC runs it (DVC_STAGE set; tracking off): (exit code, log)."""
+            disk_full_at: int = 0, script: str = "") -> tuple[int, str]:
+        """``python stages/<script or stage>.py FLAGS`` as DVC runs stage ``stage`` (DVC_STAGE set; tracking
+        off): (exit code, log)."""
         self.count += 1
         log = self.logs / f"{self.count:03d}-{stage}.log"
-        request = {"argv": [f"stages/{stage}.py", *flags], "log": str(log), "kill_at": kill_at,
+        request = {"argv": [f"stages/{script or stage}.py", *flags], "log": str(log), "kill_at": kill_at,
                    "disk_full_at": disk_full_at, "count": str(count or ""), "env": {**self.env, "DVC_STAGE": stage, "DVC_ROOT": str(self.root)}}
         self.server.stdin.write(json.dumps(request) + "\n")
         self.server.stdin.flush()
@@ -244,7 +262,8 @@ class StageUnderTest:
         assert final.keys() == self.expected.keys(), (
             f"{stage} after a kill at event {n}: files {sorted(final.keys() ^ self.expected.keys())} differ")
         for rel, path in final.items():
-            assert same_result(path, self.expected[rel]), f"{stage}: {rel} differs after a kill at event {n}"
+            assert same_result(path, self.expected[rel]), (
+                f"{stage}: {rel} differs after a kill at event {n}: {differences(path, self.expected[rel])}")
 
     def check_visible(self, what: str) -> None:
         """Each output file now visible: the finished run's, the one there before, or (a stage that writes on the
@@ -332,3 +351,69 @@ def test_official_download_killed_anywhere(tmp_path, stage, files, urls):
             StageUnderTest(runner, state, stage, tuple(flags)).kill_at_seeded_events(seed=7 + len(stage))
     finally:
         runner.close()
+
+
+# --------------------------------------------------------------------------- corrupt inputs
+def _truncate(rel: str):
+    def corrupt(root: Path) -> None:
+        data = (root / rel).read_bytes()
+        (root / rel).write_bytes(data[: len(data) // 2])
+    return corrupt
+
+
+def _drop_h5_dataset(rel: str, key: str):
+    def corrupt(root: Path) -> None:
+        with h5py.File(root / rel, "a") as f:
+            del f[key]
+    return corrupt
+
+
+def _short_vocab(root: Path) -> None:
+    vocab = json.loads((root / "data/vg/vocab.json").read_text())
+    vocab["object_idx_to_name"] = vocab["object_idx_to_name"][:3]
+    (root / "data/vg/vocab.json").write_text(json.dumps(vocab))
+
+
+def _wrong_shape(root: Path) -> None:
+    ckpt = torch.load(root / "models/sg2im.pt", map_location="cpu", weights_only=True)
+    key = next(k for k, v in ckpt["model_state"].items() if v.dim() == 2)
+    ckpt["model_state"][key] = torch.zeros(3, 3)
+    torch.save(ckpt, root / "models/sg2im.pt")
+
+
+def _params_type(root: Path) -> None:
+    text = (root / "params.yaml").read_text()
+    (root / "params.yaml").write_text(text.replace("batch_size: 4", "batch_size: many", 1))
+
+
+TRAIN_VG = ("train_vg", ("--section", "train_vg"), "train")
+CORRUPTIONS = {  # what is broken -> (stage, flags, script), the corruption, what the error must say
+    "truncated annotation JSON": (("train", (), ""), _truncate("data/coco/annotations/instances_train2017.json"),
+                                  r"instances_train2017\.json: not valid JSON"),
+    "HDF5 file cut short": (TRAIN_VG, _truncate("data/vg/train.h5"), r"train\.h5: not a readable HDF5 file"),
+    "HDF5 dataset missing": (TRAIN_VG, _drop_h5_dataset("data/vg/train.h5", "object_boxes"),
+                             r"train\.h5: missing dataset\(s\) \['object_boxes'\]"),
+    "vocabulary of another run": (TRAIN_VG, _short_vocab, r"vocab\.json and the h5 files come from different"),
+    "checkpoint truncated": (("strip", (), ""), _truncate("models/checkpoint_with_model.pt"),
+                             r"checkpoint_with_model\.pt"),
+    "tensor of the wrong shape": (("generate", (), ""), _wrong_shape, r"sg2im\.pt: shape mismatch"),
+    "params.yaml value of the wrong type": (("train", (), ""), _params_type, r"batch_size.*many"),
+}
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+@pytest.mark.parametrize("case", list(CORRUPTIONS))
+def test_a_corrupt_input_is_a_clear_error_and_nothing_is_written(chain, case):
+    (stage, flags, script), corrupt, message = CORRUPTIONS[case]
+    chain.runner.reset(chain.before("generate"))
+    corrupt(chain.runner.root)
+    before = _tree(chain.runner.root)
+    code, log = chain.runner.run(stage, flags, script=script)
+    assert code == 2 and "Traceback" not in log, f"{case}: exit {code}\n{log[-3000:]}"
+    assert re.search(message, log), f"{case}: the error does not say {message!r}:\n{log[-3000:]}"
+    after = _tree(chain.runner.root)
+    assert after == before, f"{case}: files written or changed: {sorted(set(after.items()) ^ set(before.items()))}"

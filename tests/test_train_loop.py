@@ -220,3 +220,22 @@ def test_cosine_decay_sets_each_iterations_rate_and_fixes_the_horizon(tmp_path, 
     capsys.readouterr()
     summary = train(tiny_args(tmp_path, num_iterations=6, lr_decay="cosine", checkpoint_every=100))
     assert summary["start"] == "fresh" and "num_iterations" in capsys.readouterr().out
+
+
+def test_an_unreadable_image_is_skipped_and_named_in_the_log_and_metrics(tmp_path, capsys):
+    import shutil
+
+    from helpers_train import FIXTURE
+
+    images = tmp_path / "images"
+    shutil.copytree(FIXTURE / "images" / "train2017", images)
+    data = (images / "000000000025.jpg").read_bytes()
+    (images / "000000000025.jpg").write_bytes(data[: len(data) // 4])  # truncated
+    summary = train(tiny_args(tmp_path, num_iterations=1, checkpoint_every=100, cache_dir=str(tmp_path / "cache"),
+                              coco_train_image_dir=str(images), coco_val_image_dir=str(images),
+                              max_unreadable_fraction=0.3))  # val: 1 of its 4 images
+    out = capsys.readouterr().out
+    assert "WARNING: train split: 1 unreadable images skipped:" in out and "000000000025.jpg" in out
+    recorded = json.loads((tmp_path / "metrics/train.json").read_text())["unreadable_images"]
+    assert set(recorded) == {"train", "val"} and all("000000000025.jpg" in v[0] for v in recorded.values())
+    assert summary["iterations"] == 1

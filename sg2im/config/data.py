@@ -58,10 +58,17 @@ class DataConfig:
     coco_stuff_only: bool = setting(True, "COCO: only images with Stuff annotations (1/0).")
     cache_dir: str = setting("data/cache", "Decoded image/mask cache (not in the original; empty: no cache).",
                              new=True, local=True, identity=False)
+    max_unreadable_fraction: float = setting(
+        0.01, "Images that cannot be decoded (truncated, empty) are skipped, counted and named in the log and "
+        "the metrics JSON, while they are at most this fraction of a split; above it the run stops (the original "
+        "crashed on the first). Found when the image cache is built: with cache_dir empty, one stops the run.",
+        new=True, identity=False)
 
     def check(self) -> None:
         if self.num_val_samples < 1:
             raise ValueError("num_val_samples must be >= 1")
+        if not 0.0 <= self.max_unreadable_fraction <= 1.0:
+            raise ValueError("max_unreadable_fraction must be between 0 and 1")
         if self.max_objects_per_image < 2:
             raise ValueError("max_objects_per_image must be at least 2 (one real object + __image__)")
 

@@ -46,6 +46,7 @@ def build_coco_datasets(d: DataConfig, image_size: tuple[int, int], mask_size: i
         "max_objects_per_image": d.coco_max_objects_per_image, "instance_whitelist": d.instance_whitelist,
         "stuff_whitelist": d.stuff_whitelist, "include_other": d.coco_include_other,
         "include_relationships": d.include_relationships, "cache_dir": d.cache_dir or None,
+        "max_unreadable_fraction": d.max_unreadable_fraction,
     }
     train_files = {"image_dir": d.coco_train_image_dir, "instances_json": d.coco_train_instances_json,
                    "stuff_json": _stuff_file(d.coco_train_stuff_json)}
@@ -95,6 +96,7 @@ def build_vg_datasets(d: DataConfig, image_size: tuple[int, int], splits: Sequen
         "max_objects": d.max_objects_per_image, "use_orphaned_objects": d.vg_use_orphaned_objects,
         "include_relationships": d.include_relationships, "cache_dir": d.cache_dir or None,
         "original_object_sampling": d.vg_original_object_sampling,
+        "max_unreadable_fraction": d.max_unreadable_fraction,
     }
     datasets: dict[str, Dataset] = {}
     for split in splits:

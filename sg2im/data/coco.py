@@ -38,6 +38,7 @@ from torch.utils.data import Dataset
 from sg2im.data.cache import CacheWriter, MappedCacheMixin, cache_key, cache_path, load_cache
 from sg2im.data.coco_format import _PRED, COCO_PREDICATES, check_annotation, geometric_predicates
 from sg2im.data.images import load_resized, normalize_uint8
+from sg2im.data.unreadable import check_fraction, readable_rows
 from sg2im.data.skips import SkipCounter
 from sg2im.errors import DataError, DataWarning, ParamsError
 from sg2im.progress import progress
@@ -147,7 +148,8 @@ class CocoSceneGraphDataset(MappedCacheMixin, Dataset):
                  max_samples: int | None = None, include_relationships: bool = True, min_object_size: float = 0.02,
                  min_objects_per_image: int = 3, max_objects_per_image: int = 8, include_other: bool = False,
                  instance_whitelist: Sequence[str] | None = None, stuff_whitelist: Sequence[str] | None = None,
-                 skip_samples: int = 0, cache_dir: str | os.PathLike | None = None):
+                 skip_samples: int = 0, cache_dir: str | os.PathLike | None = None,
+                 max_unreadable_fraction: float = 0.0):
         super().__init__()
         if stuff_only and not stuff_json:
             warnings.warn("Got stuff_only=True but no stuff_json: falling back to stuff_only=False.", DataWarning)
@@ -162,6 +164,9 @@ class CocoSceneGraphDataset(MappedCacheMixin, Dataset):
         self.max_samples = max_samples
         self.skip_samples = int(skip_samples or 0)
         self.cache_dir = cache_dir
+        self.max_unreadable_fraction = float(max_unreadable_fraction)
+        self.unreadable: list[str] = []  # images skipped because they cannot be decoded (sg2im.data.unreadable)
+        self._rows: np.ndarray | None = None  # cache rows served (all but the unreadable)
         self._filters = {
             "stuff_only": bool(stuff_only), "min_object_size": float(min_object_size),
             "min_objects_per_image": int(min_objects_per_image), "max_objects_per_image": int(max_objects_per_image),
@@ -307,7 +312,7 @@ class CocoSceneGraphDataset(MappedCacheMixin, Dataset):
         total = int(offsets[-1])
         h, w = self.image_size
         m = self.mask_size
-        errors: list[str] = []
+        errors: dict[int, str] = {}
         with CacheWriter(self.cache_path) as writer:
             images = writer.array("images", (n, h, w, 3), np.uint8)
             cats = writer.array("objs", (total,), np.int64)
@@ -318,7 +323,7 @@ class CocoSceneGraphDataset(MappedCacheMixin, Dataset):
                 try:
                     px, c, b, mk = self._decode(i)
                 except DataError as exc:
-                    errors.append(str(exc))
+                    errors[i] = str(exc)
                     return
                 s, e = offsets[i], offsets[i + 1]
                 images[i], cats[s:e], boxes[s:e], masks[s:e] = px, c, b, mk
@@ -328,15 +333,15 @@ class CocoSceneGraphDataset(MappedCacheMixin, Dataset):
                 for _ in progress(pool.map(work, range(n)), total=n, desc=f"caching {n} COCO images",
                                   unit="img", min_items=200):
                     pass
-            if errors:
-                shown = "\n  ".join(sorted(errors)[:10])
-                raise DataError(f"{len(errors)} of {n} COCO images could not be read (no cache written):\n  {shown}")
+            check_fraction(errors, n, self.max_unreadable_fraction, "COCO")
+            writer.save("unreadable_rows", np.array(sorted(errors), dtype=np.int64))
             centers = mask_centers(torch.from_numpy(np.asarray(boxes)), torch.from_numpy(np.asarray(masks)))
             writer.save("centers", centers.numpy())
             writer.save("offsets", offsets)
             writer.save("image_ids", np.array(self.image_ids, dtype=np.int64))
             writer.commit({"kind": "coco", "vocab": self.vocab, "num_filtered_images": self.num_filtered_images,
-                           "skipped": self.skipped, "image_dir": self.image_dir})
+                           "skipped": self.skipped, "image_dir": self.image_dir,
+                           "unreadable": [errors[i] for i in sorted(errors)]})
 
     def _use_cache(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         self._cache = arrays
@@ -344,15 +349,19 @@ class CocoSceneGraphDataset(MappedCacheMixin, Dataset):
         self.image_ids = [int(i) for i in arrays["image_ids"]]
         self.num_filtered_images = int(meta["num_filtered_images"])
         self.skipped = meta.get("skipped", {})
+        self.unreadable = list(meta.get("unreadable", []))
+        check_fraction(dict(enumerate(self.unreadable)), len(self.image_ids), self.max_unreadable_fraction, "COCO")
+        self._rows = readable_rows(len(self.image_ids), arrays.get("unreadable_rows", ()))
 
     # ---------------------------------------------------------------- Dataset API
     def __len__(self) -> int:
-        return len(self.image_ids)
+        return len(self.image_ids) if self._rows is None else len(self._rows)
 
     def total_objects(self) -> int:
         """Number of real objects over the images of this dataset (the original's statistic)."""
         if self._cache is not None:
-            return int(self._cache["offsets"][-1])
+            offsets = np.asarray(self._cache["offsets"])
+            return int(np.diff(offsets)[self._rows].sum())
         return sum(len(o) for o in self._objects)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
@@ -361,7 +370,7 @@ class CocoSceneGraphDataset(MappedCacheMixin, Dataset):
         if not 0 <= index < len(self):
             raise IndexError(index)
         if self._cache is not None:
-            c = self._cache
+            c, index = self._cache, int(self._rows[index])
             s, e = int(c["offsets"][index]), int(c["offsets"][index + 1])
             pixels = c["images"][index]
             cats = torch.from_numpy(np.array(c["objs"][s:e]))

@@ -30,6 +30,7 @@ from torch.utils.data import Dataset
 
 from sg2im.data.cache import CacheWriter, MappedCacheMixin, cache_key, cache_path, load_cache
 from sg2im.data.images import load_resized, normalize_uint8
+from sg2im.data.unreadable import check_fraction, readable_rows
 from sg2im.errors import DataError
 from sg2im.progress import progress
 
@@ -82,7 +83,8 @@ class VgSceneGraphDataset(MappedCacheMixin, Dataset):
     def __init__(self, vocab: dict[str, Any], h5_path: str, image_dir: str, image_size: Sequence[int] = (256, 256),
                  normalize_images: bool = True, max_objects: int = 10, max_samples: int | None = None,
                  include_relationships: bool = True, use_orphaned_objects: bool = True,
-                 cache_dir: str | os.PathLike | None = None, original_object_sampling: bool = False):
+                 cache_dir: str | os.PathLike | None = None, original_object_sampling: bool = False,
+                 max_unreadable_fraction: float = 0.0):
         super().__init__()
         self.vocab = vocab
         self.h5_path = str(h5_path)
@@ -94,6 +96,9 @@ class VgSceneGraphDataset(MappedCacheMixin, Dataset):
         self.include_relationships = bool(include_relationships)
         self.use_orphaned_objects = bool(use_orphaned_objects)
         self.original_object_sampling = bool(original_object_sampling)
+        self.max_unreadable_fraction = float(max_unreadable_fraction)
+        self.unreadable: list[str] = []  # images skipped because they cannot be decoded (sg2im.data.unreadable)
+        self._rows: np.ndarray | None = None  # h5 rows served (all but the unreadable), with the cache
         if self.max_objects < 2:
             raise DataError(f"max_objects must be at least 2 (one real object + __image__), got {max_objects}")
         try:
@@ -102,6 +107,7 @@ class VgSceneGraphDataset(MappedCacheMixin, Dataset):
         except (KeyError, TypeError):
             raise DataError("VG vocab lacks '__image__' / '__in_image__': pass the vocab.json written by preprocess_vg.") from None
         self.data, self.image_paths = read_vg_h5(h5_path)
+        self._check_vocab(vocab)
         n = len(self.image_paths)
         self._len = n if max_samples is None else min(int(max_samples), n)
         self._cache: dict[str, np.ndarray] | None = None
@@ -119,6 +125,24 @@ class VgSceneGraphDataset(MappedCacheMixin, Dataset):
                 if hit is None:
                     raise DataError(f"{self.cache_path}: the cache just written cannot be read back (disk full?).")
             self._cache = hit[0]
+            self.unreadable = list(hit[1].get("unreadable", []))
+            check_fraction(dict(enumerate(self.unreadable)), self._len, self.max_unreadable_fraction, "VG")
+            self._rows = readable_rows(self._len, self._cache.get("unreadable_rows", ()))
+
+    def _check_vocab(self, vocab: dict[str, Any]) -> None:
+        """Every object and predicate index of the h5 file names an entry of ``vocab`` (the two come from the
+        same preprocess_vg run; a vocab.json of another run would silently relabel, or crash, training)."""
+        d = self.data
+        slots = np.arange(d["object_names"].shape[1])[None, :] < d["objects_per_image"][:, None]
+        rels = np.arange(d["relationship_predicates"].shape[1])[None, :] < d["relationships_per_image"][:, None]
+        for key, values, table in (("object_names", d["object_names"][slots], "object_idx_to_name"),
+                                   ("relationship_predicates", d["relationship_predicates"][rels],
+                                    "pred_idx_to_name")):
+            size = len(vocab.get(table, []))
+            if values.size and (values.min() < 0 or values.max() >= size):
+                raise DataError(f"{self.h5_path}: '{key}' holds index {int(values.max())}, but the vocabulary's "
+                                f"{table} has {size} entries: vocab.json and the h5 files come from different "
+                                "preprocess_vg runs. Re-run the preprocess_vg stage (it writes both).")
 
     # ---------------------------------------------------------------- images
     def _load(self, index: int) -> tuple[np.ndarray, tuple[int, int]]:
@@ -128,7 +152,7 @@ class VgSceneGraphDataset(MappedCacheMixin, Dataset):
     def _build_cache(self) -> None:
         n = self._len
         h, w = self.image_size
-        errors: list[str] = []
+        errors: dict[int, str] = {}
         with CacheWriter(self.cache_path) as writer:
             images = writer.array("images", (n, h, w, 3), np.uint8)
             sizes = np.zeros((n, 2), dtype=np.int64)
@@ -137,21 +161,21 @@ class VgSceneGraphDataset(MappedCacheMixin, Dataset):
                 try:
                     images[i], sizes[i] = self._load(i)
                 except DataError as exc:
-                    errors.append(str(exc))
+                    errors[i] = str(exc)
 
             with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as pool:
                 for _ in progress(pool.map(work, range(n)), total=n, desc=f"caching {n} VG images", unit="img",
                                   min_items=200):
                     pass
-            if errors:
-                shown = "\n  ".join(sorted(errors)[:10])
-                raise DataError(f"{len(errors)} of {n} VG images could not be read (no cache written):\n  {shown}")
+            check_fraction(errors, n, self.max_unreadable_fraction, "VG")
             writer.save("sizes", sizes)
-            writer.commit({"kind": "vg", "h5_path": self.h5_path, "image_dir": self.image_dir})
+            writer.save("unreadable_rows", np.array(sorted(errors), dtype=np.int64))
+            writer.commit({"kind": "vg", "h5_path": self.h5_path, "image_dir": self.image_dir,
+                           "unreadable": [errors[i] for i in sorted(errors)]})
 
     # ---------------------------------------------------------------- Dataset API
     def __len__(self) -> int:
-        return self._len
+        return self._len if self._rows is None else len(self._rows)
 
     def select_objects(self, index: int, generator: torch.Generator | None = None) -> np.ndarray:
         """Object-slot indices kept for this access (with-relationship objects first, then orphans)."""
@@ -178,6 +202,7 @@ class VgSceneGraphDataset(MappedCacheMixin, Dataset):
         if not 0 <= index < len(self):
             raise IndexError(index)
         if self._cache is not None:
+            index = int(self._rows[index])
             pixels = self._cache["images"][index]
             ww, hh = (int(v) for v in self._cache["sizes"][index])
         else:

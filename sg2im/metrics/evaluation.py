@@ -206,6 +206,7 @@ class _Collector:
 def evaluate_checkpoint(args: EvaluateConfig) -> tuple[dict, dict]:
     """Run the protocol. Returns (metrics dict for the JSON, extras: sample grids, run id)."""
     from sg2im.data.build import build_loader, build_vocab_and_datasets
+    from sg2im.data.unreadable import report as unreadable_report
     from sg2im.model import load_generator
     from sg2im.model.layout import crop_bbox_batch
     from sg2im.pipeline import check_reads
@@ -227,6 +228,7 @@ def evaluate_checkpoint(args: EvaluateConfig) -> tuple[dict, dict]:
     dataset_name = train.data.dataset
     check_reads(train.data.files_for((args.split, "train")))
     data_vocab, dsets = build_vocab_and_datasets(train.data, train.model, splits=(args.split,))
+    unreadable = unreadable_report(dsets)  # images that cannot be decoded, skipped (sg2im.data.unreadable)
     # the data's indices, mapped by name onto the model's vocabulary where the two differ (a released model)
     index_map = vocab_index_map(data_vocab, vocab, f"checkpoint {args.checkpoint}")
     vocab = data_vocab  # labels, classes and the class-mean boxes are the data's
@@ -348,6 +350,7 @@ def evaluate_checkpoint(args: EvaluateConfig) -> tuple[dict, dict]:
             "split": args.split,
             "num_images": num_images,
             "num_objects": int(objs.numel()),
+            "unreadable_images": unreadable,
             "samples_per_layout": K,
             "image_size": list(model.image_size),
             "generator_batchnorm_mode": args.model_mode,

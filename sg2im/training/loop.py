@@ -18,11 +18,12 @@ from typing import Callable, Iterator
 import torch
 
 from sg2im.atomic import remove_stale_temps
-from sg2im.checkpoint import atomic_torch_save, save_checkpoint_pair, strip_checkpoint
+from sg2im.checkpoint import atomic_torch_save, complete_pair, save_checkpoint_pair, strip_checkpoint
 from sg2im.config.schema import flatten
 from sg2im.config.train import TrainConfig
 from sg2im.data.batch import SceneGraphBatch
 from sg2im.data.build import build_loader, build_vocab_and_datasets
+from sg2im.data.unreadable import report as unreadable_report
 from sg2im.errors import ParamsError
 from sg2im.pipeline import by_dvc, check_reads
 from sg2im.progress import progress, say
@@ -51,6 +52,7 @@ def train(cfg: TrainConfig, datasets: tuple[dict, dict] | None = None,
     if datasets is None:
         check_reads(cfg.data.input_files())
     vocab, data = datasets or build_vocab_and_datasets(cfg.data, cfg.model, ("train", "val"))
+    unreadable = unreadable_report(data)  # images that cannot be decoded, skipped (sg2im.data.unreadable)
     if len(data["train"]) == 0:
         raise ParamsError("the training set is empty: check the dataset parameters (paths, whitelists, "
                           "min_objects_per_image).")
@@ -58,6 +60,8 @@ def train(cfg: TrainConfig, datasets: tuple[dict, dict] | None = None,
     start = distributed.on_main_then_everywhere(lambda: decide_start(cfg, identity, by_dvc()), dist)
     if dist.is_main and start.mode != "resume":
         identity.complete()  # content hashes of the data, recorded with the first checkpoint
+    if dist.is_main and start.mode == "resume":
+        complete_pair(start.checkpoint, cfg.output.checkpoint_paths[1])  # a kill between a pair's two writes
     nets, model_kwargs = build_networks(cfg, vocab, start, dist.device)
     optims = make_optimizers(nets, cfg.optim.learning_rate)
     state = restore(start, nets, optims, cfg, dist.rank, dist.device)
@@ -109,7 +113,8 @@ def train(cfg: TrainConfig, datasets: tuple[dict, dict] | None = None,
         recorder.failed(exc)
         raise
     state.wall_time_s = save.wall_before + time.time() - started
-    summary = recorder.finish(state, summarize(cfg, state, start, identity, session_t, loop_time, dist.world_size),
+    summary = recorder.finish(state, {**summarize(cfg, state, start, identity, session_t, loop_time, dist.world_size),
+                                      "unreadable_images": unreadable},
                               save.stripped_generator() if dist.is_main and recorder.tracker.enabled else None)
     save.cleanup()
     if on_end is not None:
