@@ -18,12 +18,18 @@ from sg2im.errors import ParamsError
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_a_second_run_on_the_same_outputs_is_refused_and_a_dead_owner_is_taken_over(tmp_path):
-    out = tmp_path / "models" / "sg2im.pt"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from sg2im.locks import hold; "
+def holding(out: Path) -> subprocess.Popen:
+    """Another process that holds the lock of ``out`` (until killed)."""
+    holder = subprocess.Popen([sys.executable, "-c", "import time; from sg2im.locks import hold; "
                                f"hold([{str(out)!r}]); print('held', flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_run_on_the_same_outputs_is_refused_and_a_dead_owner_is_taken_over(tmp_path):
+    out = tmp_path / "models" / "sg2im.pt"
+    holder = holding(out)
     try:
         lock = locks.lock_path(out)
         assert json.loads(lock.read_text())["pid"] == holder.pid
@@ -64,10 +70,7 @@ def test_locks_are_released_when_the_stage_ends(tmp_path):
 def test_a_killed_owner_not_yet_reaped_is_gone(tmp_path):
     """A SIGKILLed holder whose parent has not reaped it (a zombie: a container's init may never) is dead."""
     out = tmp_path / "metrics" / "train.json"
-    holder = subprocess.Popen([sys.executable, "-c", "import time; from sg2im.locks import hold; "
-                               f"hold([{str(out)!r}]); print('held', flush=True); time.sleep(60)"],
-                              stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"
+    holder = holding(out)
     holder.kill()
     deadline = time.time() + 10
     while proc_stat(holder.pid)[:1] != ["Z"] and time.time() < deadline:
