@@ -35,7 +35,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> P
     except OSError as exc:
         written = tmp.stat().st_size if tmp.exists() else 0
         tmp.unlink(missing_ok=True)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if is_disk_full(exc):
             raise disk_full(path, written) from None
         raise
     except BaseException:
@@ -43,6 +43,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> P
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for the error of a write that met a full disk or quota (ENOSPC, EDQUOT)."""
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
 
 
 def disk_full(path: Path, written: int):

@@ -144,10 +144,11 @@ def load_stage(stage: str, cls: type[T], argv: Sequence[str] | None = None, desc
 
 
 def run_stage(main: Callable[[], Any]) -> None:
-    """Run a stage's ``main``; an expected error becomes one line on stderr and exit code 2."""
+    """Run a stage's ``main``; an expected error becomes one line on stderr and exit code 2: the project's own
+    errors, a missing file, and a full disk met by a write outside :mod:`sg2im.atomic` (HDF5, lock files,
+    images), named by the path that failed."""
+    from sg2im.atomic import disk_full, is_disk_full
     from sg2im.locks import release
-
-    import errno
 
     try:
         main()
@@ -155,12 +156,8 @@ def run_stage(main: Callable[[], Any]) -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        if not is_disk_full(exc):
             raise
-        from pathlib import Path
-
-        from sg2im.atomic import disk_full
-
         print(f"error: {disk_full(Path(exc.filename or '.'), 0)}", file=sys.stderr)
         sys.exit(2)
     finally:

@@ -8,7 +8,6 @@ to ``dest``.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import http.client
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 
+from sg2im.atomic import disk_full, is_disk_full
 from sg2im.disk import check_free_space
 from sg2im.errors import DataError
 from sg2im.progress import progress as progress_bar
@@ -207,9 +207,7 @@ def download_file(
                         )
                     break
             except (OSError, http.client.HTTPException) as exc:
-                if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):  # this disk, not the network
-                    from sg2im.atomic import disk_full
-
+                if is_disk_full(exc):  # this disk, not the network
                     raise disk_full(part, part.stat().st_size if part.exists() else 0) from None
                 failures = 0 if received > 0 else failures + 1
                 if failures > retries:
