@@ -40,6 +40,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 # A server that stops answering must not stall training for minutes (defaults: 7 retries, 120 s).
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")  # retries after 1 s and 2 s (default 2: 2, 4 s)
 
 from sg2im.pipeline import REPO_ROOT, by_dvc, model_name
 
@@ -169,6 +170,7 @@ class Tracker:
         self.run_id = run_id
         self.uri = uri
         self.experiment_id = experiment_id
+        self.last_step_sent: int | None = None  # the last step whose metrics the store accepted
 
     # ------------------------------------------------------------------ construction
     @property
@@ -279,15 +281,22 @@ class Tracker:
         return found.experiment_id
 
     # ------------------------------------------------------------------ logging
-    def _safe(self, what: str, call, *args, **kwargs) -> None:
+    def _safe(self, what: str, call, *args, **kwargs) -> bool:
+        """Make one call to the store; on failure turn tracking off for the rest of the run, saying what was
+        sent last (the run's own files keep the whole record). True when the call went through."""
         if not self.enabled:
-            return
+            return False
         try:
             call(*args, **kwargs)
+            return True
         except Exception as exc:  # noqa: BLE001 - tracking must never stop training
-            _warn(f"{what} failed ({type(exc).__name__}: {exc}); tracking is off for the rest of "
-                  "this run, training goes on.")
+            sent = "no metrics were sent" if self.last_step_sent is None else \
+                f"metrics were sent up to step {self.last_step_sent}"
+            _warn(f"{what} failed ({type(exc).__name__}: {str(exc)[:300]}); nothing more is sent to {self.uri} "
+                  f"for this run ({sent}). Training goes on; its metrics JSON, loss CSV and checkpoints keep the "
+                  "whole record.")
             self._client = None
+            return False
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         if not self.enabled or not metrics:
@@ -296,7 +305,8 @@ class Tracker:
 
         now = int(time.time() * 1000)
         items = [Metric(k, float(v), now, int(step or 0)) for k, v in metrics.items()]
-        self._safe("log_metrics", self._client.log_batch, self.run_id, metrics=items)
+        if self._safe("log_metrics", self._client.log_batch, self.run_id, metrics=items) and step is not None:
+            self.last_step_sent = int(step)
 
     def log_image(self, image: Any, key: str, step: int | None = None) -> None:
         """Log an HWC uint8 image: a step series under ``key`` (UI slider), or ``<key>.png`` if no step."""

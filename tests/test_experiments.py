@@ -122,7 +122,7 @@ def test_official_data_is_stored_once_and_not_fetched_again(tmp_path):
     """source=official through `dvc repro` against a local server: the unpacked files and the DVC cache are one
     copy on disk (hard links), and a re-run after a change that does not touch the data makes no request."""
     from local_http_server import Behaviour, serve
-    from test_official import coco_files, coco_urls
+    from helpers_official import coco_files, coco_urls
 
     root = make_project(tmp_path / "project", config=None)
     behaviour = Behaviour(files=coco_files(tmp_path))

@@ -98,3 +98,70 @@ def test_the_run_page_shows_the_losses_first(server, run_id, tmp_path):
     with urllib.request.urlopen(f"{server['uri']}/health", timeout=5) as response:
         assert response.status == 200
     assert (tmp_path / "run_metrics.png").stat().st_size > 20_000
+
+
+def test_a_server_that_dies_mid_run_costs_seconds_and_loses_nothing_local(tmp_path):
+    """The tracking server is SIGKILLed while training logs to it: training goes on with no logging call stalling
+    it for more than a few seconds, finishes with its whole local record, and says what was not sent; the
+    restarted server still holds everything sent before the outage."""
+    import csv
+    import signal
+    import subprocess
+    import threading
+    import time
+
+    from helpers_mlflow import start_mlflow_server, stop_mlflow_server
+    from helpers_train import PYTHON, REPO, stage_env, write_params
+
+    n = 60
+    store = tmp_path / "store"
+    proc, uri = start_mlflow_server(store)
+    port = int(uri.rsplit(":", 1)[1])
+    write_params(tmp_path, num_iterations=n, checkpoint_every=20, print_every=1)
+    train_proc = subprocess.Popen([PYTHON, str(REPO / "stages" / "train.py")], cwd=tmp_path, text=True,
+                                  env=stage_env(tmp_path, SG2IM_TRACKING=1, MLFLOW_TRACKING_URI=uri),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen: list[tuple[float, int]] = []  # (time, t) of every loss line
+
+    def read() -> None:
+        for line in train_proc.stdout:
+            match = re.match(r"t = (\d+) / ", line)
+            if match:
+                seen.append((time.monotonic(), int(match.group(1))))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while (not seen or seen[-1][1] < 5) and time.monotonic() < deadline and train_proc.poll() is None:
+            time.sleep(0.02)
+        assert seen and seen[-1][1] < n - 20, f"training did not get going before the outage: {seen[-1:]}"
+        killed_at, t_killed = time.monotonic(), seen[-1][1]
+        stop_mlflow_server(proc, signal.SIGKILL)
+        stderr = train_proc.communicate(timeout=300)[1]
+    finally:
+        if train_proc.poll() is None:
+            train_proc.kill()
+        stop_mlflow_server(proc, signal.SIGKILL)
+    reader.join(timeout=10)
+    assert train_proc.returncode == 0, stderr[-3000:]
+    # no iteration after the outage waited more than a few seconds for the dead server
+    gaps = [b[0] - a[0] for a, b in zip(seen, seen[1:]) if b[0] > killed_at]
+    assert max(gaps) < 8.0, f"a logging call stalled training for {max(gaps):.1f} s"
+    # the local record is whole; the log says what was not sent
+    metrics = json.loads((tmp_path / "metrics" / "train.json").read_text())
+    assert metrics["iterations"] == n
+    with open(tmp_path / "plots" / "train_losses.csv") as f:
+        assert [int(row["t"]) for row in csv.DictReader(f)] == list(range(1, n + 1))
+    said = re.search(r"nothing more is sent to (\S+) for this run \(metrics were sent up to step (\d+)\)", stderr)
+    assert said and said.group(1) == uri, stderr[-3000:]
+    sent = int(said.group(2))
+    assert t_killed - 1 <= sent < n
+    # the restarted server (same store) holds the run and every step sent before the outage
+    proc, uri = start_mlflow_server(store, port=port)
+    try:
+        run_id = metrics["mlflow_run_id"]
+        history = _get(f"{uri}/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key=loss/G/total_loss")
+        assert sorted(m["step"] for m in history["metrics"]) == list(range(1, sent + 1))
+    finally:
+        stop_mlflow_server(proc)

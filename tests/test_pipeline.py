@@ -207,3 +207,31 @@ def test_a_model_edit_reruns_both_models_from_zero_and_a_killed_repro_resumes(pr
     commit(root, "model edit, 60 iterations")
     assert_clean(root)
 
+
+
+def test_dvc_repro_killed_in_each_stage_then_rerun_ends_clean(project):
+    """`dvc repro -s -f STAGE` SIGKILLed (DVC and the stage) at a seeded moment after the stage starts, for
+    every stage (the VG model's four in the long mode, SG2IM_KILLS=20: they run the same scripts); `dvc repro`
+    then brings the pipeline back: `dvc status` clean (no lock, no half-written output
+    left that DVC would take for a result)."""
+    import random
+
+    root = project["root"]
+    rng = random.Random(20261207)
+    long_mode = int(os.environ.get("SG2IM_KILLS", "5")) >= 20  # the long mode of tests/test_kill_anywhere.py
+    for stage in [s for s in STAGES if s != "download_models" and (long_mode or s not in VG_MODEL)]:
+        log = root.parent / f"killed_{stage}.log"
+        with open(log, "w") as sink:
+            proc = subprocess.Popen([os.path.join(BIN, "dvc"), "repro", "-s", "-f", stage], cwd=root,
+                                    env=project_env(root), stdout=sink, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        deadline = time.time() + 120
+        while f"Running stage '{stage}'" not in log.read_text() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.05, 0.4))  # the stage's process is starting or at work (preprocess_vg: 0.5 s)
+        assert proc.poll() is None, f"{stage} finished before the kill:\n{log.read_text()[-2000:]}"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        dvc(root, "repro")  # re-runs what the killed run changed (nothing, if it died before writing)
+        status = dvc(root, "status").stdout
+        assert status.strip().endswith("Data and pipelines are up to date."), f"after killing {stage}:\n{status}"
