@@ -417,3 +417,22 @@ def test_a_corrupt_input_is_a_clear_error_and_nothing_is_written(chain, case):
     assert re.search(message, log), f"{case}: the error does not say {message!r}:\n{log[-3000:]}"
     after = _tree(chain.runner.root)
     assert after == before, f"{case}: files written or changed: {sorted(set(after.items()) ^ set(before.items()))}"
+
+
+def test_evaluation_skips_and_names_an_unreadable_image(chain):
+    """A truncated test image (replaced by rename, as a download would): evaluate skips it, says so, and lists
+    it in metrics/evaluate.json (the model's training allowed a share of unreadable images)."""
+    chain.runner.reset(chain.before("generate"))
+    root = chain.runner.root
+    stripped = torch.load(root / "models/sg2im.pt", map_location="cpu", weights_only=True)
+    stripped["args"]["max_unreadable_fraction"] = 0.5
+    torch.save(stripped, root / "models/sg2im.pt")
+    victim = sorted((root / "data/coco/images/val2017").glob("*.jpg"))[-1]  # after the val split: a test image
+    staged = victim.with_name(".staged")
+    staged.write_bytes(victim.read_bytes()[:200])
+    os.replace(staged, victim)
+    code, log = chain.runner.run("evaluate", ())
+    assert code == 0, log[-3000:]
+    assert "test split: 1 unreadable images skipped" in log and victim.name in log, log[-3000:]
+    recorded = json.loads((root / "metrics/evaluate.json").read_text())["protocol"]["unreadable_images"]
+    assert list(recorded) == ["test"] and victim.name in recorded["test"][0]
