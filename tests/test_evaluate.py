@@ -127,7 +127,8 @@ def test_evaluate_end_to_end(setup, capsys):
 
 @pytest.mark.slow  # 10-90 s: Inception v3 on CPU; the Inception code itself is tested in test_metrics_inception
 def test_evaluate_with_inception_weights(setup, tmp_path):
-    from sg2im.metrics.inception import build_fid_inception, sha256_of_file
+    from sg2im.metrics.inception import sha256_of_file
+    from sg2im.metrics.inception_net import build_fid_inception
 
     torch.manual_seed(0)
     weights = tmp_path / "random_inception.pth"

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from sg2im.errors import DataError
-from sg2im.metrics.inception import (NOT_COMPUTED, build_fid_inception, check_weights_file,
+from sg2im.metrics.inception import (NOT_COMPUTED, check_weights_file,
                                      inception_score, load_inception, sha256_of_file)
+from sg2im.metrics.inception_net import build_fid_inception
 
 
 @pytest.fixture(scope="module")
