@@ -319,6 +319,8 @@ async function start() {
     if ((e.ctrlKey || e.metaKey) && e.key === "z") { e.preventDefault(); e.shiftKey ? redo() : undo(); }
   });
   renderLists();
+  // the forms stay disabled until the vocabulary is here: an early Enter would submit the page itself
+  for (const el of document.querySelectorAll("#add-object [disabled], #add-relationship [disabled]")) el.disabled = false;
   $("status").textContent = "add an object to begin (or pick one of the paper's figures)";
 }
 start();
