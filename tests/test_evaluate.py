@@ -57,9 +57,22 @@ def _argv(setup, out_name="evaluate.json", *extra):
             "--params", str(root / "no_params.yaml"), *extra]
 
 
-def test_evaluate_end_to_end(setup, capsys):
+def test_evaluate_end_to_end(setup, capsys, monkeypatch):
+    from sg2im.model.generator import Sg2ImModel
+
+    predicted: list[tuple[torch.Tensor, torch.Tensor]] = []  # (objs, boxes) of every predicted-layout call
+    forward = Sg2ImModel.forward
+
+    def recording(self, objs, triples, obj_to_img=None, boxes_gt=None, **kwargs):
+        out = forward(self, objs, triples, obj_to_img, boxes_gt=boxes_gt, **kwargs)
+        if boxes_gt is None:
+            predicted.append((objs.detach().cpu(), out[1].detach().cpu()))
+        return out
+
+    monkeypatch.setattr(Sg2ImModel, "forward", recording)
     stage = _stage()
     metrics = stage.main(_argv(setup))
+    monkeypatch.undo()
     written = json.loads((setup["root"] / "evaluate.json").read_text())
     assert written == metrics
     p = metrics["protocol"]
@@ -93,6 +106,26 @@ def test_evaluate_end_to_end(setup, capsys):
     assert base["mean_iou"] == pytest.approx(sum(ious) / len(ious), abs=1e-5)
     assert base["R@0.5"] == pytest.approx(sum(v >= 0.5 for v in ious) / len(ious), abs=1e-6)
     assert base["sigma_x"] == 0.0  # one box per class
+
+    # the predicted-layout box metrics, recomputed here from what the generator predicted (every sample of a
+    # layout predicts the same boxes: the first of each pair is taken) against the test set's own boxes
+    gt = [(objs[:-1], boxes[:-1].double()) for _, objs, boxes, _, _ in (test[i] for i in range(len(test)))]
+    gt_objs, gt_boxes = torch.cat([o for o, _ in gt]), torch.cat([b for _, b in gt])
+    image_idx = setup["vocab"]["object_name_to_idx"]["__image__"]
+    firsts = predicted[0::2]  # samples_per_layout = 2
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(predicted[0::2], predicted[1::2]))
+    pred_objs = torch.cat([o[o != image_idx] for o, _ in firsts])
+    pred_boxes = torch.cat([b[o != image_idx] for o, b in firsts]).double()
+    assert torch.equal(pred_objs, gt_objs)
+    lo, hi = torch.maximum(pred_boxes[:, :2], gt_boxes[:, :2]), torch.minimum(pred_boxes[:, 2:], gt_boxes[:, 2:])
+    inter = (hi - lo).clamp(min=0).prod(1)
+    area = lambda b: (b[:, 2:] - b[:, :2]).clamp(min=0).prod(1)  # noqa: E731
+    iou = inter / (area(pred_boxes) + area(gt_boxes) - inter)
+    pred = metrics["boxes"]["all"]["predicted"]
+    assert pred["num_objects"] == len(iou) == n_obj
+    assert pred["mean_iou"] == pytest.approx(float(iou.mean()), abs=1e-5)
+    assert pred["R@0.5"] == pytest.approx(float((iou >= 0.5).double().mean()), abs=1e-6)
+    assert pred["mean_iou"] < 0.9  # a random tiny generator: far from the ground truth
     assert "things" in metrics["boxes"] and metrics["boxes"]["things"]["predicted"]["num_objects"] < n_obj
 
     acc = metrics["object_accuracy"]
