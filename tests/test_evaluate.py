@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from argparse import Namespace
@@ -48,6 +49,25 @@ def setup(tmp_path_factory):
     mp.undo()
 
 
+def acc_of(pred: torch.Tensor, target: torch.Tensor) -> float:
+    return float((pred == target).double().mean())
+
+
+def plain_fid(a, b) -> float:
+    """Frechet distance of two feature sets, written plainly with scipy (not the project's code)."""
+    import warnings
+
+    import numpy as np
+    import scipy.linalg
+
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    with warnings.catch_warnings():  # fewer crops than feature dimensions: singular, as in the project's
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        root = scipy.linalg.sqrtm(ca @ cb).real
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(ca + cb - 2 * root))
+
+
 def _argv(setup, out_name="evaluate.json", *extra):
     root = setup["root"]
     return ["--checkpoint", str(setup["ckpt"]), "--classifier_steps", "30", "--classifier_width", "8",
@@ -70,6 +90,17 @@ def test_evaluate_end_to_end(setup, capsys, monkeypatch):
         return out
 
     monkeypatch.setattr(Sg2ImModel, "forward", recording)
+    from sg2im.metrics import evaluation
+
+    classified: list[tuple[torch.Tensor, torch.Tensor]] = []  # (classes, features) of every classify_crops call
+    classify = evaluation.classify_crops
+
+    def recording_classifier(*args, **kwargs):
+        preds, feats = classify(*args, **kwargs)
+        classified.append((preds.cpu(), feats.cpu()))
+        return preds, feats
+
+    monkeypatch.setattr(evaluation, "classify_crops", recording_classifier)
     stage = _stage()
     metrics = stage.main(_argv(setup))
     monkeypatch.undo()
@@ -126,6 +157,22 @@ def test_evaluate_end_to_end(setup, capsys, monkeypatch):
     assert pred["mean_iou"] == pytest.approx(float(iou.mean()), abs=1e-5)
     assert pred["R@0.5"] == pytest.approx(float((iou >= 0.5).double().mean()), abs=1e-6)
     assert pred["mean_iou"] < 0.9  # a random tiny generator: far from the ground truth
+
+    # object accuracy and crop FID, recomputed from the classifier's answers: per batch, the real crops, then
+    # pred_layout's two samples, then gt_layout's two (the calls after the classifier's own training)
+    calls = classified[len(classified) - 5 * math.ceil(len(test) / 4):]  # --batch_size 4
+    batches = [calls[i:i + 5] for i in range(0, len(calls), 5)]
+    sizes = [len(b[0][0]) for b in batches]
+    targets = list(torch.split(gt_objs, sizes))
+    real_pred = torch.cat([b[0][0] for b in batches])
+    assert metrics["object_accuracy"]["real_crops_ceiling"] == pytest.approx(acc_of(real_pred, gt_objs), abs=1e-6)
+    real_feat = torch.cat([b[0][1] for b in batches]).double().numpy()
+    for m, mode in enumerate(("pred_layout", "gt_layout")):
+        preds = torch.cat([torch.cat([b[1 + 2 * m][0], b[2 + 2 * m][0]]) for b in batches])
+        want = torch.cat([torch.cat([t, t]) for t in targets])
+        assert metrics["object_accuracy"][mode] == pytest.approx(acc_of(preds, want), abs=1e-6)
+        feats = torch.cat([torch.cat([b[1 + 2 * m][1], b[2 + 2 * m][1]]) for b in batches]).double().numpy()
+        assert metrics["crop_fid"][mode] == pytest.approx(plain_fid(real_feat, feats), rel=1e-4, abs=1e-6)
     assert "things" in metrics["boxes"] and metrics["boxes"]["things"]["predicted"]["num_objects"] < n_obj
 
     acc = metrics["object_accuracy"]
