@@ -78,15 +78,18 @@ def _argv(setup, out_name="evaluate.json", *extra):
 
 
 def test_evaluate_end_to_end(setup, capsys, monkeypatch):
+    from sg2im.imagenet import saved_pixels
     from sg2im.model.generator import Sg2ImModel
 
     predicted: list[tuple[torch.Tensor, torch.Tensor]] = []  # (objs, boxes) of every predicted-layout call
+    images: list[torch.Tensor] = []  # every generated batch, in call order
     forward = Sg2ImModel.forward
 
     def recording(self, objs, triples, obj_to_img=None, boxes_gt=None, **kwargs):
         out = forward(self, objs, triples, obj_to_img, boxes_gt=boxes_gt, **kwargs)
         if boxes_gt is None:
             predicted.append((objs.detach().cpu(), out[1].detach().cpu()))
+        images.append(out[0].detach().cpu())
         return out
 
     monkeypatch.setattr(Sg2ImModel, "forward", recording)
@@ -173,6 +176,14 @@ def test_evaluate_end_to_end(setup, capsys, monkeypatch):
         assert metrics["object_accuracy"][mode] == pytest.approx(acc_of(preds, want), abs=1e-6)
         feats = torch.cat([torch.cat([b[1 + 2 * m][1], b[2 + 2 * m][1]]) for b in batches]).double().numpy()
         assert metrics["crop_fid"][mode] == pytest.approx(plain_fid(real_feat, feats), rel=1e-4, abs=1e-6)
+        # diversity: the two samples of each object's crop (features), and of each image (pixels in [0, 1])
+        a = torch.cat([b[1 + 2 * m][1] for b in batches]).double()
+        b_ = torch.cat([b[2 + 2 * m][1] for b in batches]).double()
+        div = metrics["diversity"][mode]
+        assert div["crop_feature_l2"] == pytest.approx(float((a - b_).norm(dim=1).mean()), rel=1e-5)
+        first, second = (torch.cat(images[-4 * len(batches):][2 * m + k::4]) for k in (0, 1))
+        pixels = [saved_pixels(x).double() for x in (first, second)]
+        assert div["l1"] == pytest.approx(float((pixels[0] - pixels[1]).abs().flatten(1).mean(1).mean()), rel=1e-5)
     assert "things" in metrics["boxes"] and metrics["boxes"]["things"]["predicted"]["num_objects"] < n_obj
 
     acc = metrics["object_accuracy"]
