@@ -76,3 +76,16 @@ def test_class_mean_baseline_on_toy_set():
 def test_empty_inputs_are_nan_not_errors():
     m = box_metrics(torch.zeros(0, 4), torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
     assert math.isnan(m["R@0.5"]) and math.isnan(m["sigma_x"]) and m["num_objects"] == 0
+
+
+def test_recall_counts_an_iou_of_exactly_the_threshold():
+    """IoU just below, at and just above 0.5 (and 0.3): a box at the threshold is recalled, as in the original."""
+    gt = torch.tensor([[0.0, 0.0, 1.0, 1.0]] * 3)
+    pred = torch.tensor([[0.0, 0.0, 0.499, 1.0], [0.0, 0.0, 0.5, 1.0], [0.0, 0.0, 0.501, 1.0]])  # IoU = width
+    objs = torch.tensor([1, 2, 3])
+    out = box_metrics(pred, gt, objs)
+    assert out["R@0.5"] == pytest.approx(2 / 3)
+    assert box_metrics(pred[:1], gt[:1], objs[:1])["R@0.5"] == 0.0
+    assert box_metrics(pred[1:2], gt[1:2], objs[1:2])["R@0.5"] == 1.0
+    at_03 = torch.tensor([[0.0, 0.0, 0.3, 1.0], [0.0, 0.0, 0.2999, 1.0]])
+    assert box_metrics(at_03, gt[:2], objs[:2])["R@0.3"] == 0.5

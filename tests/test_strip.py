@@ -109,6 +109,11 @@ def test_identity_differences_one_line_per_kind():
         "params: learning_rate 0.0001 -> 0.0005", "params: world_size 1 -> 2", "code: sg2im/model/crn.py changed",
         "code: sg2im/model/layout.py no longer used", "code: sg2im/new.py added"]
     assert differences(None, same)[0].startswith("identity: the checkpoint records no run identity")
+    # a setting on one side only (a newer or older version of the code): a difference, named both ways
+    newer = RunIdentity({"learning_rate": 1e-4, "image_size": [64, 64], "world_size": 1, "lr_decay": "none"},
+                        {"sg2im/model/crn.py": "a", "sg2im/model/layout.py": "b"}, {})
+    assert differences(saved, newer) == ["params: lr_decay <absent> -> none"]
+    assert differences(newer.to_dict(), same) == ["params: lr_decay none -> <absent>"]
     assert same.digests() != other.digests() and same.digests() == RunIdentity(**{k: v for k, v in saved.items()
                                                                                    if k != "digests"}).digests()
 
@@ -141,6 +146,11 @@ def test_strip_stage_keeps_what_generation_needs(tmp_path):
     assert set(full) == {"args", "model_kwargs", "model_state", "mlflow_run_id", "counters", "d_obj_state", "d_obj_kwargs",
                          "d_img_state", "d_img_kwargs"}
     assert full["model_kwargs"]["vocab"] == VOCAB and full["mlflow_run_id"] == "abc"
+    source = torch.load(src, weights_only=True)  # each discriminator under its own name, with its own weights
+    for name in ("model_state", "d_obj_state", "d_img_state"):
+        assert full[name].keys() == source[name].keys()
+        assert all(torch.equal(full[name][k], source[name][k]) for k in source[name]), name
+    assert not torch.equal(source["d_obj_state"]["w"], source["d_img_state"]["w"])  # a swap would show
     model, _ = load_generator(out)
     with torch.no_grad():
         imgs = model(torch.tensor([1, 2, 0]), torch.tensor([[0, 1, 1], [0, 0, 2], [1, 0, 2]]))[0]

@@ -239,3 +239,15 @@ def test_an_unreadable_image_is_skipped_and_named_in_the_log_and_metrics(tmp_pat
     recorded = json.loads((tmp_path / "metrics/train.json").read_text())["unreadable_images"]
     assert set(recorded) == {"train", "val"} and all("000000000025.jpg" in v[0] for v in recorded.values())
     assert summary["iterations"] == 1
+
+
+def test_a_checkpoint_past_num_iterations_is_not_resumed(tmp_path, capsys):
+    """The resume guard at its boundary: a checkpoint at t = num_iterations resumes (outputs written again,
+    tested above); one at t = num_iterations + 1 is another run: training starts fresh and says why."""
+    train(tiny_args(tmp_path, num_iterations=3, checkpoint_every=100))
+    capsys.readouterr()
+    summary = train(tiny_args(tmp_path, num_iterations=2, checkpoint_every=100))
+    out = capsys.readouterr().out
+    assert summary["start"] == "fresh" and summary["iterations"] == 2
+    assert "params: num_iterations 2, but the checkpoint is already at t=3" in out
+    assert _ckpt(tmp_path)["counters"]["t"] == 2
