@@ -338,3 +338,18 @@ def test_stage_runs_with_flags_and_help_lists_original_flags(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert (out / "vocab.json").is_file() and "wrote" in done.stdout
     assert 'Wrote "' + str(out / "train.h5") + '": 4 images' in done.stdout
+
+
+def test_the_image_size_filter_at_its_boundary():
+    """An image whose shorter side is exactly min_image_size is kept; one pixel more and it is dropped (the
+    original's `>=`). Sizes from the official image_data.json of the fixture."""
+    from sg2im.data.vg_preprocess.load import drop_small_images
+
+    records = json.load(open(VG_REAL / "image_data.json"))
+    info = {r["image_id"]: (r["width"], r["height"], r["url"]) for r in records}
+    smallest = min(records, key=lambda r: min(r["width"], r["height"]))
+    side, image_id = min(smallest["width"], smallest["height"]), smallest["image_id"]
+    for threshold, kept in ((side - 1, True), (side, True), (side + 1, False)):
+        splits = {"train": [image_id]}
+        assert (image_id in drop_small_images(splits, info, threshold, log=lambda *_: None)) is kept, threshold
+        assert (splits["train"] == [image_id]) is kept
