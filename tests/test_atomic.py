@@ -40,3 +40,18 @@ def test_stale_temps_of_dead_processes_are_removed_live_ones_kept(tmp_path):
         p.write_bytes(b"1")
     assert remove_stale_temps(tmp_path) == [str(stale)]
     assert not stale.exists() and mine.exists() and other.exists()
+
+
+def test_a_temp_of_another_live_process_is_kept_until_that_process_dies(tmp_path):
+    """Another process writing beside this one (a hand run, a second worker): its temp file is in use."""
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        busy = tmp_path / "sub" / f"{TEMP_PREFIX}{other.pid}-w.pt"
+        busy.parent.mkdir()
+        busy.write_bytes(b"1")
+        assert remove_stale_temps(tmp_path, recursive=True) == [] and busy.exists()
+    finally:
+        other.kill()
+        other.wait()
+    assert remove_stale_temps(tmp_path) == [] and busy.exists()  # not recursive: the subfolder is not looked at
+    assert remove_stale_temps(tmp_path, recursive=True) == [str(busy)] and not busy.exists()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import subprocess
 import sys
 from argparse import Namespace
@@ -160,6 +161,22 @@ def test_evaluate_end_to_end(setup, capsys, monkeypatch):
     assert pred["mean_iou"] == pytest.approx(float(iou.mean()), abs=1e-5)
     assert pred["R@0.5"] == pytest.approx(float((iou >= 0.5).double().mean()), abs=1e-6)
     assert pred["mean_iou"] < 0.9  # a random tiny generator: far from the ground truth
+    # per-category spreads of the predicted boxes, plainly: population std per category with >= 2 boxes, then
+    # the mean over those categories (a mix-up with the ground-truth boxes changes both)
+    for key, of_box in (("sigma_x", lambda b: (b[0] + b[2]) / 2),
+                        ("sigma_area", lambda b: max(b[2] - b[0], 0) * max(b[3] - b[1], 0))):
+        plain = {}
+        for name, boxes_used in (("predicted", pred_boxes), ("ground_truth", gt_boxes)):
+            per_class: dict[int, list[float]] = {}
+            for o, b in zip(pred_objs.tolist(), boxes_used.tolist()):
+                per_class.setdefault(o, []).append(of_box(b))
+            spreads = [statistics.pstdev(v) for v in per_class.values() if len(v) >= 2]
+            plain[name] = (sum(spreads) / len(spreads), len(spreads))
+        assert pred[key] == pytest.approx(plain["predicted"][0], abs=1e-6)
+        truth = metrics["boxes"]["all"]["ground_truth_sigma"]
+        assert truth[key] == pytest.approx(plain["ground_truth"][0], abs=1e-6)
+        assert truth["num_categories"] == plain["ground_truth"][1]
+        assert pred[key] != pytest.approx(truth[key], abs=1e-6)
 
     # object accuracy and crop FID, recomputed from the classifier's answers: per batch, the real crops, then
     # pred_layout's two samples, then gt_layout's two (the calls after the classifier's own training)

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from helpers_eval import make_tiny_checkpoint
-from helpers_images import pink_box_height, sheet_cells
+from helpers_images import pink_box_height, require_dot, sheet_cells
 from sg2im.config.generate import GenerateConfig
 from sg2im.config.loader import load_stage
 from sg2im.errors import DataError
@@ -23,7 +23,6 @@ from sg2im.scene_graph import vocab_from_names
 
 REPO = Path(__file__).resolve().parent.parent
 FIGURES = sorted((REPO / "scene_graphs").glob("*.json"))
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
 
 
 class _stage:
@@ -61,8 +60,8 @@ def test_figures_exist():
                                          "figure_6_street.json"}
 
 
-@needs_dot
 def test_command_line_like_run_model(ckpt, tmp_path):
+    require_dot()
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, str(REPO / "stages" / "generate.py"), "--checkpoint", str(ckpt),
                            "--scene_graphs_json", str(REPO / "scene_graphs" / "figure_5_coco.json"),
@@ -92,10 +91,10 @@ def test_every_figure_file_generates(ckpt, tmp_path, figure):
     assert len(summary["written"]) == 2 * n
 
 
-@needs_dot
 def test_figure_sheets_and_mlflow(ckpt, tmp_path, monkeypatch):
     from mlflow import MlflowClient
 
+    require_dot()
     from sg2im.tracking import Tracker
 
     monkeypatch.setenv("SG2IM_TRACKING", "1")
@@ -117,10 +116,10 @@ def test_figure_sheets_and_mlflow(ckpt, tmp_path, monkeypatch):
         graphs = json.loads(p.read_text())
         sheet = np.asarray(Image.open(out / "figures" / f"{p.stem}.png"))
         assert sheet.shape[1] > 256 * len(graphs)  # one column per graph, images enlarged to 256 px
-        if shutil.which("dot"):  # every drawing at one scale: the same node height in every column
-            rows_below = 2 * 22 + 12 + 2 * (256 + 12) + 12  # caption, image and layout rows
-            heights = [pink_box_height(c) for c in sheet_cells(sheet, len(graphs), sheet.shape[0] - rows_below - 12)]
-            assert min(heights) > 5 and max(heights) - min(heights) <= 1, (p.stem, heights)
+        # every drawing at one scale: the same node height in every column
+        rows_below = 2 * 22 + 12 + 2 * (256 + 12) + 12  # caption, image and layout rows
+        heights = [pink_box_height(c) for c in sheet_cells(sheet, len(graphs), sheet.shape[0] - rows_below - 12)]
+        assert min(heights) > 5 and max(heights) - min(heights) <= 1, (p.stem, heights)
     assert not (out / "figures" / "stale_figure.png").exists()
     report = json.loads((out / "figures" / "report.json").read_text())
     assert all(v["status"] == "rendered" for v in report.values())

@@ -89,3 +89,42 @@ def test_recall_counts_an_iou_of_exactly_the_threshold():
     assert box_metrics(pred[1:2], gt[1:2], objs[1:2])["R@0.5"] == 1.0
     at_03 = torch.tensor([[0.0, 0.0, 0.3, 1.0], [0.0, 0.0, 0.2999, 1.0]])
     assert box_metrics(at_03, gt[:2], objs[:2])["R@0.3"] == 0.5
+
+
+def test_iou_of_wide_and_tall_boxes_uses_each_axis_of_each_box():
+    """Rectangles whose x1 differs from their y1 (a square-only test cannot tell the axes apart)."""
+    gt = torch.tensor([[0.0, 0.0, 0.8, 0.2]])
+    pred = torch.tensor([[0.0, 0.0, 0.4, 0.2]])
+    assert float(box_iou(pred, gt)[0]) == pytest.approx(0.5)  # half of the wide box
+    assert float(box_iou(gt, pred)[0]) == pytest.approx(0.5)
+    tall = torch.tensor([[0.0, 0.0, 0.2, 0.8]])
+    assert float(box_iou(tall, gt)[0]) == pytest.approx(0.04 / (0.16 + 0.16 - 0.04))
+
+
+def test_box_metrics_reports_the_thresholds_asked_for_and_both_spreads():
+    gt = torch.tensor([[0.0, 0.0, 1.0, 1.0]] * 4)
+    pred = torch.tensor([[0.0, 0.0, 0.6, 1.0], [0.0, 0.0, 0.8, 1.0], [0.2, 0.0, 0.6, 1.0], [0.0, 0.0, 1.0, 1.0]])
+    objs = torch.tensor([1, 1, 2, 2])
+    m = box_metrics(pred, gt, objs, thresholds=(0.7,))
+    assert set(m) == {"R@0.7", "mean_iou", "sigma_x", "sigma_area", "num_objects"}
+    assert m["R@0.7"] == 0.5
+    spreads = per_category_std(pred, objs)
+    # category 1: centres 0.3, 0.4, areas 0.6, 0.8; category 2: centres 0.4, 0.5, areas 0.4, 1.0
+    assert m["sigma_x"] == pytest.approx(0.05) == spreads["sigma_x"]
+    assert m["sigma_area"] == pytest.approx((0.1 + 0.3) / 2) == spreads["sigma_area"]
+
+
+def test_no_objects_give_nan_spreads_over_no_categories():
+    s = per_category_std(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
+    assert math.isnan(s["sigma_x"]) and math.isnan(s["sigma_area"]) and s["num_categories"] == 0
+
+
+def test_class_mean_boxes_with_no_training_boxes_is_the_centred_half_box_in_float():
+    means = class_mean_boxes(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long), num_classes=3)
+    assert means.dtype == torch.float32 and means.shape == (3, 4)
+    assert means.tolist() == [[0.25, 0.25, 0.75, 0.75]] * 3
+
+
+def test_a_single_box_is_a_category_of_its_own_when_min_count_is_one():
+    s = per_category_std(torch.tensor([[0.1, 0.1, 0.3, 0.5]]), torch.tensor([5]), min_count=1)
+    assert s == {"sigma_x": 0.0, "sigma_area": 0.0, "num_categories": 1}

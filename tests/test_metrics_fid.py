@@ -55,3 +55,45 @@ def test_low_rank_path_matches_full_covariance_path():
     full = frechet_distance(*feature_statistics(real), *feature_statistics(fake))
     assert fast == pytest.approx(full, rel=1e-7)
     assert frechet_distance_from_features(real, real) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_two_samples_are_enough_and_one_is_named_in_the_error():
+    two = np.array([[0.0, 1.0], [2.0, 3.0]])
+    mu, cov = feature_statistics(two)
+    assert mu.tolist() == [1.0, 2.0] and cov.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    assert frechet_distance_from_features(two, two + 1.0) == pytest.approx(2.0, rel=1e-9)
+    with pytest.raises(ValueError, match=r"\(1, 2\)"):
+        feature_statistics(two[:1])
+    with pytest.raises(ValueError, match=r"\(1, 2\) and \(2, 2\)"):
+        frechet_distance_from_features(two[:1], two)
+
+
+@pytest.mark.parametrize("real, fake", [
+    (np.zeros((4, 3)), np.zeros((4, 2))),  # feature sizes differ
+    (np.zeros(4), np.zeros((4, 3))),  # real not 2-d
+    (np.zeros((4, 3)), np.zeros(4)),  # fake not 2-d
+])
+def test_feature_sets_of_the_wrong_shape_are_refused(real, fake):
+    with pytest.raises(ValueError, match="need features"):
+        frechet_distance_from_features(real, fake)
+
+
+def test_mismatched_means_are_refused_even_when_the_covariances_agree():
+    with pytest.raises(ValueError, match="shape mismatch"):
+        frechet_distance(np.zeros(3), np.eye(3), np.zeros(2), np.eye(3))
+    with pytest.raises(ValueError, match="shape mismatch"):
+        frechet_distance(np.zeros(3), np.eye(3), np.zeros(3), np.eye(2))
+
+
+def test_float32_inputs_are_computed_in_float64():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(50, 6)).astype(np.float32) * 1e3
+    y = rng.normal(size=(50, 6)).astype(np.float32) * 1e3 + 1.0
+    mu, cov = feature_statistics(x)
+    assert mu.dtype == np.float64 and mu.tolist() == x.astype(np.float64).mean(0).tolist()
+    assert frechet_distance_from_features(x, y) == frechet_distance_from_features(x.astype(np.float64),
+                                                                                   y.astype(np.float64))
+    s1, s2 = np.cov(x, rowvar=False).astype(np.float32), np.cov(y, rowvar=False).astype(np.float32)
+    m1, m2 = x.mean(0), y.mean(0)
+    want = frechet_distance(m1.astype(np.float64), s1.astype(np.float64), m2.astype(np.float64), s2.astype(np.float64))
+    assert frechet_distance(m1, s1, m2, s2) == pytest.approx(want, rel=1e-12)

@@ -166,3 +166,23 @@ def test_factorized_layout_convolution_equals_the_dense_one():
         assert torch.allclose(a, b, atol=1e-5)
         assert all(torch.allclose(x, y, rtol=1e-4, atol=1e-6 * float(x.abs().max())) for x, y in zip(grad_a, grad_b))
     assert F.avg_pool2d(dense, 2).shape == (2, 9, 8, 8)
+
+
+def test_the_small_box_floor_at_its_boundary():
+    """Widths and heights just below, at and just above MIN_BOX_SIZE: below is raised to the floor, at and above
+    are used as they are (the grid is (pixel - x0) / width, mapped to [-1, 1])."""
+    from sg2im.model.layout import MIN_BOX_SIZE, boxes_to_grid
+
+    x0, y0 = 0.25, 0.5
+    sizes = (MIN_BOX_SIZE * 0.5, MIN_BOX_SIZE, MIN_BOX_SIZE * 1.5)
+    boxes = torch.tensor([[x0, y0, x0 + s, y0 + s] for s in sizes], dtype=torch.float64)
+    grid = boxes_to_grid(boxes, 5, 5)
+    pixels = torch.linspace(0, 1, 5, dtype=torch.float64)
+    for k, s in enumerate(sizes):
+        used = max(s, MIN_BOX_SIZE)
+        assert torch.allclose(grid[k, 0, :, 0], (pixels - x0) / used * 2 - 1, rtol=1e-12)
+        assert torch.allclose(grid[k, :, 0, 1], (pixels - y0) / used * 2 - 1, rtol=1e-12)
+    assert torch.allclose(grid[0], grid[1], rtol=1e-9) and not torch.allclose(grid[1], grid[2], rtol=1e-3)
+    # a box exactly one floor wide covers the pixel at its left edge: grid value -1 there
+    at_edge = boxes_to_grid(torch.tensor([[0.25, 0.25, 0.25 + MIN_BOX_SIZE, 0.75]], dtype=torch.float64), 5, 5)
+    assert at_edge[0, 2, 1, 0] == -1.0

@@ -92,14 +92,29 @@ def test_every_stage_help_lists_its_params_with_values():
     (params.yaml), the original's value and the paper's where it differs."""
     stages = sorted(p for p in (REPO / "stages").glob("*.py"))
     assert stages, "no stage scripts"
+    import re
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+
+    def shown(value) -> str:
+        if value is None:
+            return "null"
+        return ",".join(map(str, value)) if isinstance(value, list) else str(value).lower() if isinstance(
+            value, bool) else str(value)
+
     for script in stages:
         out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, cwd=REPO, timeout=120)
         assert out.returncode == 0, f"{script.name} --help failed: {out.stderr[-2000:]}"
         assert "params.yaml" in out.stdout and "original:" in out.stdout, script.name
+        flat = re.sub(r"\s+", " ", out.stdout)
+        section = params[script.stem]
+        assert section, script.name
+        for key, value in section.items():  # every setting of the section, with the value params.yaml gives it
+            block = re.search(rf" --{key} {key.upper()} (.*?)(?= --\w+ [A-Z_]+ |$)", flat)
+            assert block, f"{script.name} --help does not list --{key}"
+            assert f"[params.yaml: {shown(value)};" in block.group(1), (script.name, key, block.group(1))
     train = subprocess.run([sys.executable, str(REPO / "stages" / "train.py"), "--help"], capture_output=True,
                            text=True, cwd=REPO, timeout=120).stdout.replace("\n", " ")
-    import re
-
     flat = re.sub(r"\s+", " ", train)
     assert "Mask BCE weight (0: masks weakly supervised). [params.yaml: 0.1; original: 0.0; paper: 0.1]" in flat
     lr = yaml.safe_load((REPO / "params.yaml").read_text())["train"]["learning_rate"]

@@ -26,9 +26,21 @@ def test_uri_resolution(clean_env, monkeypatch):
     assert tracking_uri() == f"sqlite:///{REPO}/mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://example.invalid:5000")
     assert tracking_uri() == "http://example.invalid:5000"
-    import os
 
-    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
+
+def test_importing_tracking_turns_mlflow_telemetry_off_unless_the_user_set_it():
+    """In a fresh interpreter without the variables (`make` exports them, so this process cannot tell)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK")}
+    code = "import os, sg2im.tracking; print(os.environ.get('MLFLOW_DISABLE_TELEMETRY'), os.environ.get('DO_NOT_TRACK'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["true", "true"]
+    env["MLFLOW_DISABLE_TELEMETRY"] = "false"  # a user who wants it on keeps it on
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["false", "true"]
 
 
 def test_local_run_roundtrip_and_reopen(clean_env, monkeypatch):

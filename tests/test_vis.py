@@ -1,5 +1,4 @@
 """Drawing: deprocess, layouts, scene graphs with dot, sheets, grids."""
-import shutil
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from sg2im.imagenet import IMAGENET_MEAN
 from sg2im.vis import graph, images, layout
 from sg2im.vis import sheet as sheets
 
-from helpers_images import pink_box_height, sheet_cells
+from helpers_images import pink_box_height, require_dot, sheet_cells
 
 
 def test_deprocess_rescales_each_image_to_full_range():
@@ -64,8 +63,8 @@ def test_decode_uses_pred_idx_to_name():
     assert names == ["sky", "grass", "__image__"] and rels == [[0, "above", 1], [0, "__in_image__", 2]]
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
 def test_draw_scene_graph_with_dot():
+    require_dot()
     img = graph.draw_scene_graph(["sky", "grass", "sheep"], [[0, "above", 1], [2, "standing on", 1]])
     assert img.ndim == 3 and img.shape[2] == 3 and img.shape[0] > 50
     assert (img == 255).all(-1).mean() > 0.3  # white background
@@ -97,8 +96,8 @@ def test_figure_sheet_columns_nearest_images_and_caption(tmp_path):
         sheets.figure_sheet([img], [layout_img, layout_img])
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
 def test_figure_sheet_draws_every_scene_graph_at_one_scale():
+    require_dot()
     dpi = graph.DRAWING_DPI  # as generate draws a sheet's graphs
     small = graph.draw_scene_graph(["sky", "grass"], [[0, "above", 1]], fit=False, dpi=dpi)
     big = graph.draw_scene_graph(["sky", "grass", "sheep", "tree", "boat", "ocean", "cloud"],
