@@ -63,9 +63,12 @@ def vg_real_out(tmp_path_factory):
 
 
 # --------------------------------------------------------------------------- reference
-def reference_preprocess(args: Namespace) -> tuple[dict, dict]:
+def reference_preprocess(args: Namespace, probe: dict | None = None) -> tuple[dict, dict]:
     """The original scripts/preprocess_vg.py algorithm restated plainly (json.load, dicts), with
-    quirk (a) fixed (predicates normalised for every split) and deterministic name tie order."""
+    quirk (a) fixed (predicates normalised for every split) and deterministic name tie order.
+    ``probe`` (a dict) receives what the filters saw: instance counts, object sizes, per-image counts and
+    the images each per-image filter dropped."""
+    probe = {} if probe is None else probe
     images = {i["image_id"]: i for i in json.load(open(args.images_json))}
     splits = {k: [i for i in v if i in images and min(images[i]["height"], images[i]["width"]) >= args.min_image_size]
               for k, v in json.load(open(args.splits_json)).items()}
@@ -89,6 +92,7 @@ def reference_preprocess(args: Namespace) -> tuple[dict, dict]:
             for o in im["objects"]:
                 c.update(dict.fromkeys((oa.get(n, n) for n in o["names"]), 1))
     obj_names = ["__image__"] + [n for n, k in c.most_common() if k >= args.min_object_instances]
+    probe["object_instances"] = set(c.values())
     o2i = {n: i for i, n in enumerate(obj_names)}
     c = Counter()
     for im in attributes:
@@ -97,13 +101,17 @@ def reference_preprocess(args: Namespace) -> tuple[dict, dict]:
                 if "attributes" in a:
                     c.update(dict.fromkeys(a["attributes"], 1))
     attr_names = [n for n, k in c.most_common() if k >= args.min_attribute_instances]
+    probe["attribute_instances"] = set(c.values())
     a2i = {n: i for i, n in enumerate(attr_names)}
     all_ids = set().union(*map(set, splits.values()))
     kept = {}
+    probe["object_sizes"] = set()
     for im in objects:
         if im["image_id"] in all_ids:
             for o in im["objects"]:
                 name = next((oa.get(n, n) for n in o["names"] if oa.get(n, n) in o2i), None)
+                if name is not None:
+                    probe["object_sizes"].add(min(o["w"], o["h"]))
                 if name is not None and o["w"] >= args.min_object_size and o["h"] >= args.min_object_size:
                     kept[o["object_id"]] = (o2i[name], [o["x"], o["y"], o["w"], o["h"]])
     for im in relationships:
@@ -117,37 +125,51 @@ def reference_preprocess(args: Namespace) -> tuple[dict, dict]:
                 if r["subject"]["object_id"] in kept and r["object"]["object_id"] in kept:
                     pc[r["predicate"]] += 1
     preds = ["__in_image__"] + [p for p, k in pc.items() if k >= args.min_relationship_instances]
+    probe["relationship_instances"] = set(pc.values())
+    probe["objects_per_image"], probe["relationships_per_image"], probe["dropped"] = set(), set(), {}
     p2i = {n: i for i, n in enumerate(preds)}
     objs_of = {im["image_id"]: im["objects"] for im in objects}
     rels_of = {im["image_id"]: im["relationships"] for im in relationships}
     attrs_of = {im["image_id"]: im["attributes"] for im in attributes}
     out = {}
+    max_o, max_r, max_a = args.max_objects_per_image, args.max_relationships_per_image, args.max_attributes_per_image
     for split, ids in splits.items():
         rows = defaultdict(list)
+        dropped = probe["dropped"][split] = Counter()
         for image_id in ids:
             o_ids = [o["object_id"] for o in objs_of[image_id] if o["object_id"] in kept]
             slot = {oid: i for i, oid in enumerate(o_ids)}
-            if not args.min_objects_per_image <= len(o_ids) <= args.max_objects_per_image:
-                continue
             rels = [(r["relationship_id"], slot[r["subject"]["object_id"]], p2i[r["predicate"]], slot[r["object"]["object_id"]])
                     for r in rels_of[image_id] if r["predicate"] in p2i
                     and r["subject"]["object_id"] in slot and r["object"]["object_id"] in slot]
-            if not args.min_relationships_per_image <= len(rels) <= args.max_relationships_per_image:
+            probe["objects_per_image"].add(len(o_ids))
+            if len(o_ids) < args.min_objects_per_image:
+                dropped["too_few_objects"] += 1
+                continue
+            if len(o_ids) > max_o:
+                dropped["too_many_objects"] += 1
+                continue
+            probe["relationships_per_image"].add(len(rels))
+            if len(rels) < args.min_relationships_per_image:
+                dropped["too_few_relationships"] += 1
+                continue
+            if len(rels) > max_r:
+                dropped["too_many_relationships"] += 1
                 continue
             o2a = {a["object_id"]: a.get("attributes") for a in attrs_of[image_id]}
             apo = []
             for oid in o_ids:
-                ids_ = [a2i[a] for a in (o2a.get(oid) or []) if a in a2i][:30]
-                rows["object_attributes"].append(ids_ + [-1] * (30 - len(ids_)))
+                ids_ = [a2i[a] for a in (o2a.get(oid) or []) if a in a2i][:max_a]
+                rows["object_attributes"].append(ids_ + [-1] * (max_a - len(ids_)))
                 apo.append(len(ids_))
-            pad = 30 - len(o_ids)
+            pad = max_o - len(o_ids)
             rows["image_ids"].append(image_id)
             rows["object_ids"].append(o_ids + [-1] * pad)
             rows["object_names"].append([kept[o][0] for o in o_ids] + [-1] * pad)
             rows["object_boxes"].append([kept[o][1] for o in o_ids] + [[-1] * 4] * pad)
             rows["objects_per_image"].append(len(o_ids))
             rows["attributes_per_object"].append(apo + [-1] * pad)
-            rp = 30 - len(rels)
+            rp = max_r - len(rels)
             for j, key in enumerate(("relationship_ids", "relationship_subjects", "relationship_predicates",
                                      "relationship_objects")):
                 rows[key].append([r[j] for r in rels] + [-1] * rp)
@@ -218,6 +240,45 @@ def test_matches_plain_restatement_of_the_original(vg_real_out):
         got = read_h5(out / f"{split}.h5")
         for key, value in arrays.items():
             np.testing.assert_array_equal(got[key], value, err_msg=f"{split}/{key}")
+
+
+def _edge(values: set[int], near: int, step: int = -1) -> int:
+    """A threshold v, nearest to ``near``, with data both at v and at v + step (the other side of it)."""
+    return min((v for v in values if v + step in values and v > 1), key=lambda v: abs(v - near))
+
+
+def test_every_filter_at_its_boundary_matches_the_plain_restatement(tmp_path):
+    """Each threshold of the filters set where the real sample has data exactly at it and one step past it
+    (an object whose shorter side is exactly min_object_size, one a pixel smaller; an image with exactly
+    max_objects_per_image objects, one with one more; a name with exactly min_object_instances uses, one with
+    one fewer; ...): the h5 files, the vocabulary and the images each filter dropped equal the plain
+    restatement's. A `<` for `<=` anywhere moves one of these across."""
+    probe: dict = {}
+    reference_preprocess(vg_args(VG_REAL, tmp_path), probe)
+    settings = dict(min_object_size=_edge(probe["object_sizes"], 32),
+                    min_object_instances=_edge(probe["object_instances"], 10),
+                    min_attribute_instances=_edge(probe["attribute_instances"], 5),
+                    min_relationship_instances=_edge(probe["relationship_instances"], 5))
+    reference_preprocess(vg_args(VG_REAL, tmp_path, **settings), probe)
+    settings.update(min_objects_per_image=_edge(probe["objects_per_image"], 3),
+                    max_objects_per_image=_edge(probe["objects_per_image"], 20, step=+1))
+    reference_preprocess(vg_args(VG_REAL, tmp_path, **settings), probe)
+    settings.update(min_relationships_per_image=_edge(probe["relationships_per_image"], 2),
+                    max_relationships_per_image=_edge(probe["relationships_per_image"], 8, step=+1),
+                    max_attributes_per_image=2)
+    args = vg_args(VG_REAL, tmp_path / "out", **settings)
+    expected, expected_vocab = reference_preprocess(args, probe)
+    summary = preprocess_vg(args, log=lambda *_: None)
+    assert json.loads((tmp_path / "out" / "vocab.json").read_text()) == expected_vocab
+    for split, arrays in expected.items():
+        got = read_h5(tmp_path / "out" / f"{split}.h5")
+        for key, value in arrays.items():
+            np.testing.assert_array_equal(got[key], value, err_msg=f"{split}/{key} at {settings}")
+        assert summary[split]["dropped"] == dict(probe["dropped"][split]), split
+        assert summary[split]["images"] == len(arrays["image_ids"])
+    assert sum(sum(d.values()) for d in probe["dropped"].values()) > 0
+    assert {k for d in probe["dropped"].values() for k in d} == {
+        "too_few_objects", "too_many_objects", "too_few_relationships", "too_many_relationships"}
 
 
 def tiny_vg(root: Path, val_predicate: str = "ON") -> Path:
@@ -353,3 +414,40 @@ def test_the_image_size_filter_at_its_boundary():
         splits = {"train": [image_id]}
         assert (image_id in drop_small_images(splits, info, threshold, log=lambda *_: None)) is kept, threshold
         assert (splits["train"] == [image_id]) is kept
+
+
+def test_the_hash_split_restated_and_its_splits_file_found_from_any_folder(tmp_path, monkeypatch):
+    import hashlib
+
+    names = {0: "train", 1: "train", 2: "train", 3: "train", 4: "train", 5: "train", 6: "train", 7: "train",
+             8: "val", 9: "test"}
+    ids = list(range(1, 400))
+    want = {"train": [], "val": [], "test": []}
+    for i in ids:
+        want[names[int(hashlib.md5(str(i).encode()).hexdigest(), 16) % 10]].append(i)
+    assert load_splits("auto", ids) == want and all(want.values())
+    monkeypatch.chdir(tmp_path)  # the packaged split by its repository path, from another folder
+    assert load_splits("sg2im/data/vg_splits.json", []) == load_splits(SPLITS, [])
+    with pytest.raises(DataError, match="nowhere.json: splits file not found"):
+        load_splits("nowhere.json", [])
+
+
+def test_image_records_with_the_old_id_key_load_and_malformed_ones_are_counted(tmp_path):
+    from sg2im.data.skips import SkipCounter
+    from sg2im.data.vg_preprocess.load import drop_small_images, load_images
+
+    path = tmp_path / "image_data.json"
+    path.write_text(json.dumps([
+        {"id": 7, "width": 300, "height": 250, "url": "https://x/VG_100K/7.jpg"},  # VG 1.0's key
+        {"image_id": 8, "width": 150, "height": 400, "url": "https://x/VG_100K_2/8.jpg"},  # narrow, tall
+        {"image_id": 9, "width": 400, "height": 150, "url": "https://x/VG_100K/9.jpg"},  # wide, short
+        {"image_id": 10, "url": "https://x/VG_100K/10.jpg"},  # no size
+    ]))
+    skips = SkipCounter()
+    info = load_images(path, skips)
+    assert info == {7: (300, 250, "VG_100K/7.jpg"), 8: (150, 400, "VG_100K_2/8.jpg"), 9: (400, 150, "VG_100K/9.jpg")}
+    assert skips.total() == 1
+    with pytest.warns(UserWarning, match=r"image_data.json: skipped 1 annotations: 1 malformed image records"):
+        skips.warn()
+    splits = {"train": [7, 8, 9, 10]}
+    assert drop_small_images(splits, info, 200, log=lambda *_: None) == {7: "train"}  # either side too small

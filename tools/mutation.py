@@ -45,6 +45,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "strip": (["sg2im/strip.py"], ["tests/test_strip.py"]),
 }
 KILLED = {"killed", "timeout", "segfault"}
+# Lines not mutated: what they print is for people (log lines, progress bars), not behaviour a test asserts.
+# Error messages stay mutated: a message that names the file and the fix is behaviour.
+NOT_MUTATED = [r"^\s*log\(", r"^\s*print\(", r"\bprogress\(", r"^\s*bar\.(update|close|set_postfix)",
+               r"^\s*(logger|LOG)\.(debug|info|warning)\("]
 
 
 def _toml_list(items: list[str]) -> str:
@@ -72,6 +76,7 @@ def prepare(group: str) -> Path:
         f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
         'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider"]\n'
         'process_isolation = "forkserver"\n'
+        f"do_not_mutate_patterns = {_toml_list(NOT_MUTATED)}\n"
         f"also_copy = {_toml_list(SUPPORT)}\n")
     return work
 
@@ -148,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("groups", nargs="*", help=f"groups to run (default: all): {', '.join(GROUPS)}")
     parser.add_argument("--budget", type=float, default=300, help="seconds per group (default 300)")
+    parser.add_argument("--show", type=int, default=10, help="diffs of unexplained survivors printed per group")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2, help="mutants run at once")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.groups) - set(GROUPS))
@@ -162,8 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         summaries.append(s)
         print(f"   {s['killed']}/{s['tested']} killed ({s['score']:.1%}), {len(s['equivalent'])} equivalent, "
               f"{len(s['unexplained_survivors'])} unexplained survivors, {s['seconds']:.0f} s", flush=True)
-        for name in s["unexplained_survivors"]:
+        survivors = OUT / group / "survivors.txt"
+        survivors.write_text("".join(f"{n}\n" for n in s["unexplained_survivors"]))
+        for name in s["unexplained_survivors"][:args.show]:
             print(diff_of(group, name))
+        if s["unexplained_survivors"]:
+            print(f"   all {len(s['unexplained_survivors'])} listed in {survivors}; the diff of one: "
+                  f"cd {OUT / group} && mutmut show NAME")
     table = report(summaries)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "report.md").write_text(table + "\n")

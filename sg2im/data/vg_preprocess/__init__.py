@@ -53,7 +53,8 @@ from sg2im.errors import DataError
 
 def preprocess_vg(cfg: PreprocessVgConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every step; write ``{output_h5_dir}/{split}.h5`` and ``output_vocab_json``; return a summary
-    (per-split image/object/relationship counts, vocab sizes, skipped records)."""
+    (per split: image/object/relationship counts and the images each filter dropped; vocab sizes, skipped
+    records)."""
     i, f = cfg.inputs, cfg.filters
     skips, summary = SkipCounter(), {}
     log(f'Loading image info from "{i.images_json}"')
@@ -85,9 +86,10 @@ def preprocess_vg(cfg: PreprocessVgConfig, log: Callable[[str], None] = print) -
     log(f"Found {len(pred_names)} relationship types with >= {f.min_relationship_instances} training instances")
     rel_preds = rels.vocab_predicates(pred_names)
 
-    encoded, final_objects = {}, {}
+    encoded, final_objects, dropped = {}, {}, {}
     for split, image_ids in splits.items():
         rows_out, stats = select_images(image_ids, kept, rels.image_range, rel_preds, f)
+        dropped[split] = dict(stats)
         final_objects.update({image_id: kept.object_ids[rows].tolist() for image_id, rows, _ in rows_out})
         log(f'Skip stats for split "{split}": ' + (", ".join(f"{k} {v}" for k, v in stats.items()) or "none")
             + f"; kept {len(rows_out)} images")
@@ -106,7 +108,7 @@ def preprocess_vg(cfg: PreprocessVgConfig, log: Callable[[str], None] = print) -
     out_dir = Path(cfg.output_h5_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for split, arrays in encoded.items():
-        summary[split] = _write_split(out_dir / f"{split}.h5", arrays, image_info, log)
+        summary[split] = {**_write_split(out_dir / f"{split}.h5", arrays, image_info, log), "dropped": dropped[split]}
     write_vocab(cfg.output_vocab_json, make_vocab(object_names, pred_names, attribute_names))
     log(f'Wrote vocab to "{cfg.output_vocab_json}": {len(object_names)} objects (incl. __image__), '
         f"{len(pred_names)} predicates (incl. __in_image__), {len(attribute_names)} attributes")
