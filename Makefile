@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install repro test test-fast bench ui serve paper-figures paper-tables
+.PHONY: install repro test test-fast bench mutation ui serve paper-figures paper-tables
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -50,6 +50,13 @@ test-fast: install
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Mutation testing of the core modules against their own tests (tools/mutation.py, mutmut 3): each group
+# gets MUTATION_BUDGET seconds; the score per group lands in build/mutation/report.md. Not part of `make test`.
+MUTATION_BUDGET ?= 300
+mutation: install
+	@$(PY) -m pip install -q 'mutmut==3.8.1'
+	$(PY) tools/mutation.py --budget $(MUTATION_BUDGET)
 
 # The MLflow UI on the project's store (mlflow.db in this folder), telemetry off, opened on the model-training view.
 ui: install

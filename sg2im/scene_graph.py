@@ -52,17 +52,16 @@ def _where(index: int, source: str | None) -> str:
 
 
 def _lookup(name: Any, table: dict, kind: str, field: str, where: str) -> int:
+    article = "an" if kind[0] in "aeiou" else "a"
     if not isinstance(name, str):
-        article = "an" if kind[0] in "aeiou" else "a"
         raise DataError(f"{where}: {field} must be {article} {kind} name (a string), got {name!r}")
     if reserved(name):
         raise DataError(f'{where}: {field} "{name}" is reserved: the model adds {IMAGE_OBJECT} and '
-                        f"{IN_IMAGE_PREDICATE} to every graph itself. Use a {kind} name of the vocabulary.")
+                        f"{IN_IMAGE_PREDICATE} to every graph itself. Use {article} {kind} name of the vocabulary.")
     idx = table.get(name)
     if idx is None:
         close = difflib.get_close_matches(name, [k for k in table if isinstance(k, str)], n=3, cutoff=0.5)
         hint = f"; closest: {', '.join(repr(c) for c in close)}" if close else ""
-        article = "an" if kind[0] in "aeiou" else "a"
         raise DataError(f'{where}: {field} "{name}" is not {article} {kind} of the model\'s vocabulary{hint}. '
                         f"Use names from the checkpoint's vocab ({kind} names differ between COCO and VG).")
     return int(idx)

@@ -186,3 +186,54 @@ def test_the_small_box_floor_at_its_boundary():
     # a box exactly one floor wide covers the pixel at its left edge: grid value -1 there
     at_edge = boxes_to_grid(torch.tensor([[0.25, 0.25, 0.25 + MIN_BOX_SIZE, 0.75]], dtype=torch.float64), 5, 5)
     assert at_edge[0, 2, 1, 0] == -1.0
+
+
+def test_empty_images_single_object_images_and_whole_box_layouts_under_each_pooling():
+    """Image 1 and the trailing image 3 have no objects (num_images=4), image 2 has one: its layout is its one
+    warped mask times its vector under sum and avg alike; image 0 averages two. The factorized layout, the
+    dense one and the original algorithm agree; masks=None is boxes_to_layout (W defaults to H)."""
+    import re
+
+    import pytest
+
+    from sg2im.model.layout import masks_to_factorized_layout, warp_to_boxes
+
+    torch.manual_seed(1)
+    vecs = torch.randn(3, 4, dtype=torch.float64)
+    boxes = torch.tensor([[0.0, 0.0, 0.6, 0.5], [0.3, 0.2, 0.9, 1.0], [0.1, 0.4, 0.7, 0.8]], dtype=torch.float64)
+    masks = torch.rand(3, 5, 5, dtype=torch.float64)
+    obj_to_img = torch.tensor([0, 0, 2])
+    warped = warp_to_boxes(masks.unsqueeze(1), boxes, 12, 12)[:, 0]
+    for pooling, divisor in (("sum", 1.0), ("avg", 2.0)):
+        dense = masks_to_layout(vecs, boxes, masks, obj_to_img, 12, pooling=pooling, num_images=4)
+        assert dense.shape == (4, 4, 12, 12) and dense[1].abs().max() == 0 and dense[3].abs().max() == 0
+        assert torch.allclose(dense[2], vecs[2][:, None, None] * warped[2], atol=1e-12)
+        both = (vecs[0][:, None, None] * warped[0] + vecs[1][:, None, None] * warped[1]) / divisor
+        assert torch.allclose(dense[0], both, atol=1e-12)
+        assert torch.allclose(masks_to_layout_reference(vecs, boxes, masks, obj_to_img, 12, pooling=pooling),
+                              dense[:3], atol=1e-12)
+        fact = masks_to_factorized_layout(vecs, boxes, masks, obj_to_img, 12, 12, pooling, num_images=4)
+        assert torch.allclose(fact.dense(), dense, atol=1e-12)
+    whole = boxes_to_layout(vecs, boxes, obj_to_img, 12, num_images=4)
+    assert whole.shape == (4, 4, 12, 12)
+    no_masks = masks_to_factorized_layout(vecs, boxes, None, obj_to_img, 12, 12, num_images=4)
+    assert torch.allclose(no_masks.dense(), whole, atol=1e-12)
+    wide = boxes_to_layout(torch.randn(3, 7, dtype=torch.float64), boxes, obj_to_img, 12, 9)  # D != O, W != H
+    assert wide.shape == (3, 7, 12, 9)
+    for bad in (torch.rand(2, 5, 5), torch.rand(3, 5, 4), torch.rand(3, 5)):
+        with pytest.raises(ValueError, match=re.escape(f"masks must have shape (O=3, M, M), got {tuple(bad.shape)}")):
+            masks_to_layout(vecs, boxes, bad, obj_to_img, 12)
+    for fn in (masks_to_layout, masks_to_factorized_layout):
+        with pytest.raises(ValueError, match='unknown layout pooling "max"; choose "sum" or "avg"'):
+            fn(vecs, boxes, masks, obj_to_img, 12, 12, "max")
+
+
+def test_factorized_layout_pools_its_noise_with_its_masks():
+    from sg2im.model.layout import FactorizedLayout
+
+    torch.manual_seed(2)
+    layout = FactorizedLayout(torch.rand(2, 3, 8, 8), torch.randn(2, 3, 5), torch.randn(2, 4, 8, 8))
+    pooled = layout.pool(2)
+    assert pooled.shape == (2, 9, 4, 4) and layout.pool(1) is layout
+    assert torch.allclose(pooled.dense(), F.avg_pool2d(layout.dense(), 2), atol=1e-6)
+    assert torch.allclose(layout.dense()[:, 5:], layout.noise)

@@ -163,3 +163,103 @@ def test_any_json_is_a_valid_batch_or_a_data_error(data):
     assert len(objs) == len(obj_to_img) and triples.shape[1] == 3
     assert int(triples[:, [0, 2]].max()) < len(objs) and int(triples[:, [0, 2]].min()) >= 0
     assert (obj_to_img[triples[:, 0]] == obj_to_img[triples[:, 2]]).all()  # no relationship across graphs
+
+
+def _message(graphs, source="f.json", vocab=VOCAB, **kwargs) -> str:
+    with pytest.raises(DataError) as err:
+        encode_scene_graphs(graphs, vocab, source=source, **kwargs)
+    return str(err.value)
+
+
+def test_every_refusal_says_what_and_where_word_for_word():
+    """The whole message of each refusal (the words a user reads), with and without a file name."""
+    two = ["sky", "grass"]
+    assert _message([{"objects": ["sky", "shep"]}]) == (
+        'scene graph 0 in f.json: objects[1] "shep" is not an object of the model\'s vocabulary; closest: \'sheep\'. '
+        "Use names from the checkpoint's vocab (object names differ between COCO and VG).")
+    assert _message([{"objects": ["zzzz"]}], source=None) == (
+        'scene graph 0: objects[0] "zzzz" is not an object of the model\'s vocabulary. '
+        "Use names from the checkpoint's vocab (object names differ between COCO and VG).")
+    assert _message([{"objects": two, "relationships": [[0, "abov", 1]]}]) == (
+        'scene graph 0 in f.json: relationships[0] predicate "abov" is not a predicate of the model\'s vocabulary; '
+        "closest: 'above'. Use names from the checkpoint's vocab (predicate names differ between COCO and VG).")
+    assert _message([{"objects": two, "relationships": [[0, 7, 1]]}]) == (
+        "scene graph 0 in f.json: relationships[0] predicate must be a predicate name (a string), got 7")
+    assert _message([{"objects": ["sky", None]}]) == (
+        "scene graph 0 in f.json: objects[1] must be an object name (a string), got None")
+    assert _message([{"objects": two, "relationships": [[0, "above", 2]]}]) == (
+        "scene graph 0 in f.json: relationships[0] object index 2 is out of range; the graph has 2 objects "
+        "(indices 0..1)")
+    assert _message([{"objects": two, "relationships": [[1, "above", 1]]}]) == (
+        "scene graph 0 in f.json: relationships[0] relates object 1 to itself; the model was never trained on such "
+        "a relationship (generate.allow_self_relationships 1 allows it)")
+    assert _message([{"objects": ["__sky__"]}]) == (
+        'scene graph 0 in f.json: objects[0] "__sky__" is reserved: the model adds __image__ and __in_image__ to '
+        "every graph itself. Use an object name of the vocabulary.")
+    assert _message([]) == "scene graphs in f.json must be a dict or a non-empty list of dicts, got an empty list"
+    assert _message("sky", source=None) == "scene graphs must be a dict or a non-empty list of dicts, got str"
+    assert _message([3]) == 'scene graph 0 in f.json: must be a dict with "objects" and "relationships", got int'
+    assert _message([{"objects": "sky"}]) == (
+        'scene graph 0 in f.json: "objects" must be a list of object names, got str')
+    assert _message([{"objects": ["sky"], "relationships": "x"}]) == (
+        'scene graph 0 in f.json: "relationships" must be a list of [subject, "predicate", object], got str')
+    limit = _message([{"objects": ["sky"] * 3}], max_objects=2)
+    assert limit == ('scene graph 0 in f.json: "objects" has 3 objects; the model was trained on images with at most '
+                     "2, and a larger graph gives an image that means nothing. Split the graph (or set "
+                     "generate.max_objects_per_graph if you know better).")
+    from sg2im.scene_graph import MAX_GRAPHS
+
+    many = _message([{"objects": ["sky"]}] * (MAX_GRAPHS + 1))
+    assert many == (f"{MAX_GRAPHS + 1} scene graphs in f.json: at most {MAX_GRAPHS} at a time (they go through the "
+                    "model as one batch); split the file")
+    assert len(encode_scene_graphs([{"objects": ["sky"]}] * MAX_GRAPHS, VOCAB)[0]) == 2 * MAX_GRAPHS  # at the limit
+
+
+def test_graphs_without_relationships_and_tensors_are_long_on_the_device_asked_for():
+    objs, triples, obj_to_img = encode_scene_graphs([{"objects": ["sky"]}, {"objects": ["grass", "sky"]}], VOCAB,
+                                                    device=torch.device("cpu"))
+    assert objs.tolist() == [1, 0, 3, 1, 0] and obj_to_img.tolist() == [0, 0, 1, 1, 1]
+    assert triples.tolist() == [[0, 0, 1], [2, 0, 4], [3, 0, 4]]
+    assert {t.dtype for t in (objs, triples, obj_to_img)} == {torch.long}
+
+
+def test_reserved_names_are_double_underscored_on_both_sides_and_longer_than_four():
+    from sg2im.scene_graph import reserved, trained_max_objects
+
+    assert reserved("__image__") and reserved("__a__") and reserved("_____")
+    assert not reserved("____") and not reserved("__sky") and not reserved("sky__") and not reserved("sky")
+    assert trained_max_objects({"dataset": "coco", "coco_max_objects_per_image": 5}) == 5
+    assert trained_max_objects({"dataset": "vg"}) is None
+    assert trained_max_objects({"max_objects_per_image": 10}) is None
+
+
+def test_vocabularies_without_the_model_s_own_tokens_are_refused_each():
+    for vocab in ({"object_name_to_idx": {"__image__": 0}, "pred_name_to_idx": {"on": 0}},
+                  {"object_name_to_idx": {"sky": 0}, "pred_name_to_idx": {"__in_image__": 0}}):
+        with pytest.raises(DataError, match='lacks "__image__" or "__in_image__"'):
+            encode_scene_graphs({"objects": ["sky"]}, vocab)
+    with pytest.raises(DataError, match='vocabulary has no "pred_name_to_idx" mapping'):
+        encode_scene_graphs({"objects": ["sky"]}, {"object_name_to_idx": {"__image__": 0}})
+
+
+def test_vocab_index_map_between_a_data_and_a_model_vocabulary():
+    from sg2im.scene_graph import vocab_index_map
+
+    data = vocab_from_names(["sky", "grass"], ["above", "below"])
+    assert vocab_index_map(data, data, "d") is None
+    model = vocab_from_names(["grass", "tree", "sky"], ["above", "below", "beside"])  # objects reordered, a predicate more
+    objs, preds = vocab_index_map(data, model, "d")
+    assert objs.tolist() == [0, 3, 1] and objs.dtype == torch.long  # __image__, sky, grass in the model's indices
+    assert preds.tolist() == [0, 1, 2] and preds.dtype == torch.long  # same names, same order: the identity
+    same_objects = vocab_from_names(["sky", "grass"], ["below", "above"])
+    objs, preds = vocab_index_map(data, same_objects, "d")
+    assert objs.tolist() == [0, 1, 2] and preds.tolist() == [0, 2, 1]
+    data_none = {**data, "object_idx_to_name": data["object_idx_to_name"] + ["NONE"]}  # COCO's unnamed category
+    assert vocab_index_map(data_none, model, "d")[0].tolist() == [0, 3, 1, 0]
+    with pytest.raises(DataError) as err:
+        vocab_index_map(vocab_from_names(["sky", "cat", "dog"], ["on"]), model, "data/vg/vocab.json")
+    assert str(err.value) == (
+        "data/vg/vocab.json: the model's vocabulary lacks the objects ['cat', 'dog'] of the data; evaluate a model on "
+        "the dataset it was trained on (COCO names and VG names differ).")
+    with pytest.raises(DataError, match=r"lacks the predicates \['on'\]"):
+        vocab_index_map(vocab_from_names(["sky"], ["on"]), vocab_from_names(["sky", "tree"], ["above"]), "d")
