@@ -175,3 +175,52 @@ def test_strip_errors_name_the_fix(tmp_path):
     with pytest.raises(ParamsError, match="both input_dir and output_dir"):
         _strip("--input_dir", str(tmp_path))
     assert not (tmp_path / "o.pt").exists()
+
+
+def test_strip_logs_the_stripped_file_to_the_checkpoint_s_own_run(tmp_path, capsys):
+    """The stripped file lands in the training run named by the checkpoint (artifact checkpoints/<name>), that
+    run tagged as stripped; a checkpoint without a run is said so and logged nowhere; --track 0 logs nothing."""
+    from mlflow import MlflowClient
+
+    from sg2im.tracking import Tracker, tracking_uri
+
+    train = Tracker.start("train", params={"dataset": "coco"}, tags={})
+    train.end()
+    checkpoint = _tiny_checkpoint()
+    checkpoint["mlflow_run_id"] = train.run_id
+    src = tmp_path / "ck_with_model.pt"
+    ck.atomic_torch_save(ck.to_plain(checkpoint), src)
+    _strip("--input_checkpoint", str(src), "--output_checkpoint", str(tmp_path / "sg2im.pt"))
+    client = MlflowClient(tracking_uri=tracking_uri())
+    assert [a.path for a in client.list_artifacts(train.run_id, "checkpoints")] == ["checkpoints/sg2im.pt"]
+    assert f"sg2im.pt logged to run {train.run_id} (artifact checkpoints/sg2im.pt)" in capsys.readouterr().out
+    assert len(client.search_runs([train.experiment_id])) == 1  # no run of its own
+
+    checkpoint["mlflow_run_id"] = "0" * 32  # a run of another store: the stripped file gets a run of its own
+    ck.atomic_torch_save(ck.to_plain(checkpoint), src)
+    _strip("--input_checkpoint", str(src), "--output_checkpoint", str(tmp_path / "moved.pt"))
+    own = [r for r in client.search_runs([train.experiment_id]) if r.info.run_id != train.run_id]
+    assert len(own) == 1 and own[0].info.run_name == "strip"
+    assert own[0].data.tags["stage"] == "strip" and own[0].data.tags["sg2im.of_run"] == "0" * 32
+    assert [a.path for a in client.list_artifacts(own[0].info.run_id, "checkpoints")] == ["checkpoints/moved.pt"]
+
+    _strip("--input_checkpoint", str(src), "--output_checkpoint", str(tmp_path / "untracked.pt"), "--track", "0")
+    assert [a.path for a in client.list_artifacts(train.run_id, "checkpoints")] == ["checkpoints/sg2im.pt"]
+    checkpoint["mlflow_run_id"] = None
+    ck.atomic_torch_save(ck.to_plain(checkpoint), src)
+    _strip("--input_checkpoint", str(src), "--output_checkpoint", str(tmp_path / "runless.pt"))
+    assert "the checkpoint names no MLflow run; the stripped file is not logged" in capsys.readouterr().out
+    assert len(client.search_runs([train.experiment_id])) == 2
+
+
+def test_an_input_dir_without_checkpoints_and_an_untrusted_original_are_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ParamsError, match=rf"strip: {tmp_path / 'empty'} holds no \.pt files\."):
+        _strip("--input_dir", str(tmp_path / "empty"), "--output_dir", str(tmp_path / "out"))
+    pickled = tmp_path / "orig_with_model.pt"  # a pickle that weights_only refuses (a numpy scalar in the losses)
+    torch.save(_tiny_checkpoint(), pickled)
+    with pytest.raises(DataError, match="trust"):
+        _strip("--input_checkpoint", str(pickled), "--output_checkpoint", str(tmp_path / "o.pt"), "--track", "0")
+    _strip("--input_checkpoint", str(pickled), "--output_checkpoint", str(tmp_path / "o.pt"), "--track", "0",
+           "--trust_checkpoint", "1")
+    assert torch.load(tmp_path / "o.pt", weights_only=True)["counters"] == {"t": 1, "epoch": 1}
