@@ -40,7 +40,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "vg_preprocess": (["sg2im/data/vg_preprocess/*.py"], ["tests/test_preprocess_vg.py"]),
     "layout": (["sg2im/model/layout.py"], ["tests/test_model_layout.py"]),
     "checkpoint_resume": (["sg2im/checkpoint.py", "sg2im/training/identity.py"],
-                          ["tests/test_model_checkpoint.py", "tests/test_strip.py"]),
+                          ["tests/test_model_checkpoint.py", "tests/test_run_identity.py", "tests/test_strip.py"]),
     "scene_graph": (["sg2im/scene_graph.py"], ["tests/test_scene_graph.py"]),
     "strip": (["sg2im/strip.py"], ["tests/test_strip.py"]),
 }
