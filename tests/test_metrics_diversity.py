@@ -98,3 +98,8 @@ def test_wrong_shapes_are_named_in_the_error():
         pairwise_feature_distances(torch.zeros(4, 1, 3))
     with pytest.raises(ValueError, match=r"\(2, 1, 1, 4, 4\)"):
         pairwise_sample_distances(torch.zeros(2, 1, 1, 4, 4))
+
+
+def test_feature_distances_of_three_crops_with_fewer_features_than_crops():
+    feats = torch.tensor([[[0.0], [3.0], [7.0]]])  # 3 crops, 1 feature: pairs (0,1) (0,2) (1,2)
+    assert pairwise_feature_distances(feats).tolist() == [pytest.approx((3 + 7 + 4) / 3)]

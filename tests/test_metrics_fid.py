@@ -97,3 +97,12 @@ def test_float32_inputs_are_computed_in_float64():
     m1, m2 = x.mean(0), y.mean(0)
     want = frechet_distance(m1.astype(np.float64), s1.astype(np.float64), m2.astype(np.float64), s2.astype(np.float64))
     assert frechet_distance(m1, s1, m2, s2) == pytest.approx(want, rel=1e-12)
+
+
+def test_float32_features_fewer_than_dimensions_are_computed_in_float64():
+    rng = np.random.default_rng(8)
+    x = (rng.normal(size=(5, 12)) * 1e3).astype(np.float32)  # N < D: the low-rank path
+    y = (rng.normal(size=(6, 12)) * 1e3 + 3).astype(np.float32)
+    want = frechet_distance_from_features(x.astype(np.float64), y.astype(np.float64))
+    assert frechet_distance_from_features(x, y) == want
+    assert frechet_distance_from_features(x.astype(np.float64), y) == want
