@@ -451,3 +451,81 @@ def test_image_records_with_the_old_id_key_load_and_malformed_ones_are_counted(t
         skips.warn()
     splits = {"train": [7, 8, 9, 10]}
     assert drop_small_images(splits, info, 200, log=lambda *_: None) == {7: "train"}  # either side too small
+
+
+def test_malformed_entries_of_each_file_are_named_and_the_good_ones_after_them_kept(tmp_path):
+    """A malformed object, relationship, attribute record and attribute list first in their image: each is
+    counted under its reason with an example and its file, and the image's good entries after it are kept
+    (an object named by VG 1.0's single "name" too)."""
+    import warnings
+
+    src = tiny_vg(tmp_path / "src")
+    edits = {"objects": lambda d: (d[0]["objects"].insert(0, "junk"),
+                                   d[1]["objects"][0].__setitem__("name", d[1]["objects"][0].pop("names")[0])),
+             "relationships": lambda d: d[0]["relationships"].insert(0, {"relationship_id": 1, "object": {}}),
+             "attributes": lambda d: (d[0]["attributes"].insert(0, "junk"),
+                                      d[1]["attributes"].insert(0, {"object_id": 20, "attributes": "tall"}))}
+    for name, edit in edits.items():
+        data = json.loads((src / f"{name}.json").read_text())
+        edit(data)
+        (src / f"{name}.json").write_text(json.dumps(data))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = preprocess_vg(tiny_args(src, tmp_path / "out"), log=lambda *_: None)
+    assert [str(w.message) for w in caught] == [
+        "objects.json: skipped 1 annotations: 1 malformed objects (e.g. image 1: junk)",
+        "relationships.json: skipped 1 annotations: 1 malformed relationships (e.g. image 1: "
+        "{'relationship_id': 1, 'object': {}})",
+        "attributes.json: skipped 2 annotations: 1 malformed attribute records (e.g. image 1: junk); 1 malformed "
+        "attribute lists (e.g. image 2: {'object_id': 20, 'attributes': 'tall'})"]
+    assert summary["skipped_records"] == 4
+    train = read_h5(tmp_path / "out" / "train.h5")
+    assert train["objects_per_image"].tolist() == [4, 4, 4, 4]
+    assert train["relationships_per_image"].tolist() == [2, 2, 2, 2]
+    assert train["attributes_per_object"][:, 0].tolist() == [2, 2, 2, 2]  # image 2's later good entry counts
+    assert {k: v.dtype for k, v in train.items() if k != "image_paths"} == {
+        k: np.dtype(np.int32) for k in train if k != "image_paths"}
+
+
+def test_iter_json_array_at_every_chunk_size_and_its_errors_word_for_word(tmp_path):
+    """Every chunk size from 1 byte (numbers, strings and multi-byte UTF-8 cut anywhere) gives the same
+    elements; each error names the file, the element number and the byte offset."""
+    text = ' \n [ 1, 23 ,456789, -0.5e3, "h\\u00e9llo wörld", {"k": [true, null]}, 7 ] \n'
+    path = tmp_path / "a.json"
+    path.write_text(text, encoding="utf-8")
+    want = json.loads(text)
+    for size in range(1, len(text.encode()) + 1):
+        assert list(iter_json_array(path, chunk_size=size)) == want, size
+    path.write_text("[]")
+    assert list(iter_json_array(path, chunk_size=1)) == []
+    end = "The file is truncated or not a JSON list; re-download it."
+    cases = {"": f"expected a JSON list '[' at element 0 (byte ~0 of 0). {end}",
+             "   ": f"expected a JSON list '[' at element 0 (byte ~3 of 3). {end}",
+             "[1, 2,]": f"trailing ',' before ']' at element 2 (byte ~6 of 7). {end}",
+             "[1, 2": f"unexpected end of file at element 2 (byte ~5 of 5). {end}",
+             "[1, 2 3]": f"expected ',' or ']' but found '3' at element 2 (byte ~6 of 8). {end}",
+             "[1, tru]": f"invalid JSON (Expecting value) at element 1 (byte ~4 of 8). {end}"}
+    for content, message in cases.items():
+        path.write_text(content)
+        for size in (1, 3, 64):
+            with pytest.raises(DataError) as err:
+                list(iter_json_array(path, chunk_size=size))
+            assert str(err.value) == f"{path}: {message}", (content, size)
+    with pytest.raises(DataError) as err:
+        list(iter_json_array(tmp_path / "gone.json"))
+    assert str(err.value) == f"{tmp_path / 'gone.json'}: not found. Run the download_vg stage or fix the path parameter."
+
+
+def test_image_records_skip_records_without_an_integer_image_id():
+    from sg2im.data.skips import SkipCounter
+    from sg2im.data.vg_preprocess.stream import image_records
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "objects.json"
+        path.write_text(json.dumps([{"image_id": 1}, {"image_id": 2}, {"image_id": "3"}, [4], {"image_id": 5}]))
+        skips = SkipCounter()
+        assert [i for i, _ in image_records(path, {1, 5}, skips)] == [1, 5]
+        assert skips.by_file == {"objects.json": {"malformed image records": 2}}  # "3" and [4]; 2 is not wanted
+        assert skips.examples[("objects.json", "malformed image records")] == "{'image_id': '3'}"

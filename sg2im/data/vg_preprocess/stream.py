@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 from sg2im.progress import progress
 
 _WS = re.compile(r"[ \t\n\r]*")
+_NUMBER_TAIL = re.compile(r"[0-9eE.+-]*")  # what can still follow the digits of a number
 
 
 def iter_json_array(path: str | os.PathLike, desc: str | None = None, chunk_size: int = 1 << 23) -> Iterator[Any]:
@@ -79,7 +80,8 @@ def iter_json_array(path: str | os.PathLike, desc: str | None = None, chunk_size
             while True:
                 try:
                     value, end = decoder.raw_decode(buf, pos)
-                    if end == len(buf) and not eof:  # a number may continue in the next chunk
+                    if not eof and isinstance(value, (int, float)) and _NUMBER_TAIL.fullmatch(buf, end):
+                        # a number may continue in the next chunk ("12" of "123", "-0." of "-0.5e3")
                         raise json.JSONDecodeError("incomplete", buf, end)
                     break
                 except json.JSONDecodeError as exc:
