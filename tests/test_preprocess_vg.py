@@ -305,8 +305,8 @@ def tiny_vg(root: Path, val_predicate: str = "ON") -> Path:
 
 
 def tiny_args(src: Path, out: Path, **over) -> Namespace:
-    return vg_args(src, out, splits_json=str(src / "splits.json"), min_object_instances=1, min_attribute_instances=1,
-                   min_relationship_instances=1, **over)
+    return vg_args(src, out, **{"splits_json": str(src / "splits.json"), "min_object_instances": 1,
+                                "min_attribute_instances": 1, "min_relationship_instances": 1, **over})
 
 
 def test_predicates_normalised_for_every_split(tmp_path):
@@ -529,3 +529,39 @@ def test_image_records_skip_records_without_an_integer_image_id():
         assert [i for i, _ in image_records(path, {1, 5}, skips)] == [1, 5]
         assert skips.by_file == {"objects.json": {"malformed image records": 2}}  # "3" and [4]; 2 is not wanted
         assert skips.examples[("objects.json", "malformed image records")] == "{'image_id': '3'}"
+
+
+def test_unnamed_objects_images_without_records_and_the_auto_split_through_the_whole_preprocessing(tmp_path):
+    """An object whose only name is out of the vocabulary and one with no names are dropped (the vocabulary's
+    last name is not borrowed); an image without a relationships record keeps no relationship of another image;
+    an image of the split missing from objects.json is counted; the summary says what was kept."""
+    src = tiny_vg(tmp_path / "src")
+    objects = json.loads((src / "objects.json").read_text())
+    objects[0]["objects"].insert(0, {"object_id": 1000, "names": ["unicorn"], "x": 0, "y": 0, "w": 90, "h": 90})
+    objects[1]["objects"].insert(0, {"object_id": 1001, "names": [], "x": 0, "y": 0, "w": 90, "h": 90})
+    del objects[2]  # image 3: no objects record
+    (src / "objects.json").write_text(json.dumps(objects))
+    rels = json.loads((src / "relationships.json").read_text())
+    (src / "relationships.json").write_text(json.dumps([r for r in rels if r["image_id"] != 4]))  # image 4: none
+    out = tmp_path / "deep" / "er" / "out"
+    summary = preprocess_vg(tiny_args(src, out, min_object_instances=2, min_relationships_per_image=0),
+                            log=lambda *_: None)
+    train = read_h5(out / "train.h5")
+    assert train["image_ids"].tolist() == [1, 2, 4]
+    assert train["objects_per_image"].tolist() == [4, 4, 4]
+    assert 1000 not in train["object_ids"] and 1001 not in train["object_ids"]
+    assert train["relationships_per_image"].tolist() == [2, 2, 0]
+    assert (train["relationship_ids"][2] == -1).all()
+    assert summary["train"]["dropped"] == {"missing_from_objects_json": 1}
+    assert summary["objects_kept"] == 4 * 4
+    vocab = json.loads((out / "vocab.json").read_text())
+    assert (summary["num_objects_vocab"], summary["num_predicates_vocab"], summary["num_attributes_vocab"]) == (
+        len(vocab["object_idx_to_name"]), len(vocab["pred_idx_to_name"]), len(vocab["attribute_idx_to_name"]))
+    assert "unicorn" not in vocab["object_name_to_idx"]
+
+    auto = preprocess_vg(tiny_args(src, tmp_path / "auto", splits_json="auto"), log=lambda *_: None)
+    assert sum(auto[s]["images"] + sum(auto[s]["dropped"].values()) for s in ("train", "val", "test")) == 5
+    with pytest.raises(DataError) as err:
+        preprocess_vg(tiny_args(src, tmp_path / "x", train_split="training"), log=lambda *_: None)
+    assert str(err.value) == (f"{src / 'splits.json'}: no split named train_split='training' (has ['train', 'val', "
+                              "'test']).")
