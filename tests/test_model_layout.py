@@ -237,3 +237,32 @@ def test_factorized_layout_pools_its_noise_with_its_masks():
     assert pooled.shape == (2, 9, 4, 4) and layout.pool(1) is layout
     assert torch.allclose(pooled.dense(), F.avg_pool2d(layout.dense(), 2), atol=1e-6)
     assert torch.allclose(layout.dense()[:, 5:], layout.noise)
+
+
+def test_no_objects_at_all_and_a_layout_without_noise_pooled():
+    from sg2im.model.layout import FactorizedLayout, masks_to_factorized_layout
+
+    none = torch.zeros(0, dtype=torch.long)
+    empty = boxes_to_layout(torch.zeros(0, 4), torch.zeros(0, 4), none, 8)
+    assert empty.shape == (0, 4, 8, 8)
+    two_blank = masks_to_factorized_layout(torch.zeros(0, 4), torch.zeros(0, 4), None, none, 8, 8, num_images=2)
+    assert two_blank.masks.shape == (2, 0, 8, 8) and two_blank.dense().abs().max() == 0
+    plain = FactorizedLayout(torch.rand(1, 2, 4, 4), torch.randn(1, 2, 3)).pool(2)
+    assert plain.noise is None and plain.shape == (1, 3, 2, 2)
+
+
+def test_grids_and_crops_keep_float64_precision():
+    """Sampling positions in the boxes' own dtype: thirds and sevenths are not exact in float32."""
+    from sg2im.model.layout import boxes_to_grid
+
+    boxes = torch.tensor([[0.1, 0.2, 0.7, 0.9]], dtype=torch.float64)
+    grid = boxes_to_grid(boxes, 7, 10)
+    xs = torch.arange(10, dtype=torch.float64) / 9
+    ys = torch.arange(7, dtype=torch.float64) / 6
+    assert grid.dtype == torch.float64
+    assert torch.allclose(grid[0, 3, :, 0], (xs - 0.1) / 0.6 * 2 - 1, rtol=0, atol=1e-14)
+    assert torch.allclose(grid[0, :, 4, 1], (ys - 0.2) / 0.7 * 2 - 1, rtol=0, atol=1e-14)
+    ramp = torch.arange(30, dtype=torch.float64).view(1, 1, 1, 30).expand(1, 1, 30, 30).contiguous()
+    crop = crop_bbox_batch(ramp, torch.tensor([[0.0, 0.0, 1.0, 1.0]], dtype=torch.float64), torch.tensor([0]), 7)
+    assert crop.dtype == torch.float64
+    assert torch.allclose(crop[0, 0, 0], torch.arange(7, dtype=torch.float64) * 29 / 6, rtol=0, atol=1e-12)
