@@ -565,3 +565,38 @@ def test_unnamed_objects_images_without_records_and_the_auto_split_through_the_w
         preprocess_vg(tiny_args(src, tmp_path / "x", train_split="training"), log=lambda *_: None)
     assert str(err.value) == (f"{src / 'splits.json'}: no split named train_split='training' (has ['train', 'val', "
                               "'test']).")
+
+
+def test_h5_written_beside_its_target_under_the_umask_and_nothing_left_by_a_failure(tmp_path, monkeypatch):
+    import h5py as h5
+
+    from sg2im.data.vg_preprocess import write
+    from sg2im.data.vg_preprocess.aliases import load_aliases
+
+    arrays = {k: np.zeros((1, 2), np.int64) for k in write.H5_KEY_ORDER}
+    opened = []
+    real_file = h5.File
+
+    def recording(name, *args, **kwargs):
+        opened.append(Path(name))
+        return real_file(name, *args, **kwargs)
+
+    monkeypatch.setattr(write.h5py, "File", recording)
+    old = os.umask(0o027)
+    try:
+        write.write_h5(tmp_path / "train.h5", arrays, ["VG_100K/1.jpg"])
+    finally:
+        os.umask(old)
+    assert opened[0].parent == tmp_path and opened[0].name.startswith(".train.h5.") and opened[0].suffix == ".tmp"
+    assert (tmp_path / "train.h5").stat().st_mode & 0o777 == 0o640
+    assert read_h5(tmp_path / "train.h5")["image_paths"].tolist() == [b"VG_100K/1.jpg"]
+    before = (tmp_path / "train.h5").read_bytes()
+    monkeypatch.setattr(write, "H5_KEY_ORDER", (*write.H5_KEY_ORDER, "missing_key"))
+    with pytest.raises(KeyError, match="missing_key"):
+        write.write_h5(tmp_path / "train.h5", arrays, ["VG_100K/1.jpg"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.h5"]
+    assert (tmp_path / "train.h5").read_bytes() == before
+    with pytest.raises(DataError) as err:
+        load_aliases(tmp_path / "object_alias.txt")
+    assert str(err.value) == (f"{tmp_path / 'object_alias.txt'}: alias file not found. Run the download_vg stage "
+                              "or fix the path parameter.")
