@@ -53,7 +53,7 @@ bench: install
 
 # Mutation testing of the core modules against their own tests (tools/mutation.py, mutmut 3): each group
 # gets MUTATION_BUDGET seconds; the score per group lands in build/mutation/report.md. Not part of `make test`.
-MUTATION_BUDGET ?= 300
+MUTATION_BUDGET ?= 600
 mutation: install
 	@$(PY) -m pip install -q 'mutmut==3.8.1'
 	$(PY) tools/mutation.py --budget $(MUTATION_BUDGET)

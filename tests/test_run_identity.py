@@ -137,3 +137,67 @@ def test_an_identity_missing_any_kind_is_no_identity(kind):
     saved = RunIdentity({"a": 1}, {"f.py": "x"}, {}).to_dict()
     del saved[kind]
     assert differences(saved, RunIdentity({"a": 1}, {"f.py": "x"}, {}))[0].startswith("identity:")
+
+
+def test_digests_name_each_kind_and_follow_only_what_identifies_it(tmp_path):
+    a = RunIdentity({"a": 1, "b": [2, 3]}, {"f.py": "x"}, {"d": {"stat": "s1", "sha": "h"}})
+    same = RunIdentity({"b": [2, 3], "a": 1}, {"f.py": "x"}, {"d": {"stat": "s2", "sha": "h"}})  # key order, mtime
+    assert set(a.digests()) == {"params", "code", "data"} and a.digests() == same.digests()
+    assert all(len(d) == 16 for d in a.digests().values())
+    for other, kind in ((RunIdentity({"a": 2, "b": [2, 3]}, a.code, a.data), "params"),
+                        (RunIdentity(a.params, {"f.py": "y"}, a.data), "code"),
+                        (RunIdentity(a.params, a.code, {"d": {"stat": "s1", "sha": "g"}}), "data")):
+        changed = {k for k in a.digests() if a.digests()[k] != other.digests()[k]}
+        assert changed == {kind}
+    by_stat = RunIdentity({}, {}, {"d": {"stat": "s1"}})  # no content hash yet: the stat stands in
+    assert by_stat.digests()["data"] != RunIdentity({}, {}, {"d": {"stat": "s2"}}).digests()["data"]
+    with_path = RunIdentity({"out": tmp_path}, {}, {})  # values JSON does not know are digested by their text
+    assert with_path.digests()["params"] == RunIdentity({"out": str(tmp_path)}, {}, {}).digests()["params"]
+    (tmp_path / "f").write_text("1")
+    kept = RunIdentity({}, {}, {str(tmp_path / "f"): {"stat": "s", "sha": "given"}}).complete()
+    assert kept.data[str(tmp_path / "f")]["sha"] == "given"
+
+
+def test_param_differences_word_for_word_including_none_lists_and_paths(tmp_path):
+    saved = RunIdentity({"image_size": [64, 64], "gone": None, "out": tmp_path}, {}, {}).to_dict()
+    now = RunIdentity({"image_size": [32, 32], "out": tmp_path, "new": 1}, {}, {})
+    assert differences(saved, now) == ["params: gone None -> <absent>", "params: image_size 64,64 -> 32,32",
+                                       "params: new <absent> -> 1"]
+    assert differences({"params": {}, "code": {}}, now) == [
+        "identity: the checkpoint records no run identity (written by an older version of this code, or not by "
+        "this training code), so it cannot be told to be the same run"]
+
+
+def test_nine_changed_files_are_eight_lines_and_one_more(tmp_path):
+    saved = RunIdentity({}, {f"f{i}.py": "a" for i in range(9)}, {}).to_dict()
+    lines = differences(saved, RunIdentity({}, {f"f{i}.py": "b" for i in range(9)}, {}))
+    assert len(lines) == 9 and lines[-1] == "code: ... and 1 more files"
+
+
+def test_an_unchanged_input_without_a_recorded_hash_is_not_read_again(tmp_path):
+    f = tmp_path / "a.json"
+    f.write_text("1")
+    saved = RunIdentity({}, {}, {str(f): stat_fingerprint(f)}).to_dict()  # never completed: no "sha"
+    now = RunIdentity({}, {}, {str(f): stat_fingerprint(f)})
+    assert differences(saved, now) == [] and "sha" not in now.data[str(f)]
+
+
+def test_git_state_counts_staged_and_binary_edits_and_ignores_ignored_and_other_files(tmp_path):
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "w.bin").write_bytes(bytes(range(256)))
+    (tmp_path / ".gitignore").write_text("*.log\n")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "c")
+    paths = ["a.py", "w.bin", "run.log"]
+    (tmp_path / "run.log").write_text("ignored\n")  # ignored: not the run's code
+    (tmp_path / "elsewhere.py").write_text("z = 1\n")  # untracked, but not one of the paths
+    assert git_state(paths, root=tmp_path)["dirty"] is False
+    (tmp_path / "a.py").write_text("x = 2\n")
+    _git(tmp_path, "add", "a.py")  # staged: still a difference from the commit
+    assert git_state(paths, root=tmp_path)["dirty"] is True
+    _git(tmp_path, "reset", "-q", "--hard")
+    (tmp_path / "w.bin").write_bytes(bytes(range(255, -1, -1)))
+    first = git_state(paths, root=tmp_path)["diff_sha256"]
+    (tmp_path / "w.bin").write_bytes(bytes(range(1, 256)) + b"\0")
+    assert first and git_state(paths, root=tmp_path)["diff_sha256"] != first  # binary content, not "differ"

@@ -11,7 +11,7 @@ killed / (killed + survived + no tests), timeouts counted as killed. Survivors t
 
     python tools/mutation.py                     # every group, report in build/mutation/report.md
     python tools/mutation.py metrics layout      # some groups
-    python tools/mutation.py --budget 120        # seconds per group (default 300)
+    python tools/mutation.py --budget 120        # seconds per group (default 600)
 """
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ def report(summaries: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("groups", nargs="*", help=f"groups to run (default: all): {', '.join(GROUPS)}")
-    parser.add_argument("--budget", type=float, default=300, help="seconds per group (default 300)")
+    parser.add_argument("--budget", type=float, default=600, help="seconds per group (default 600)")
     parser.add_argument("--show", type=int, default=10, help="diffs of unexplained survivors printed per group")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2, help="mutants run at once")
     args = parser.parse_args(argv)
