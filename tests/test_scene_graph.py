@@ -263,3 +263,36 @@ def test_vocab_index_map_between_a_data_and_a_model_vocabulary():
         "the dataset it was trained on (COCO names and VG names differ).")
     with pytest.raises(DataError, match=r"lacks the predicates \['on'\]"):
         vocab_index_map(vocab_from_names(["sky"], ["on"]), vocab_from_names(["sky", "tree"], ["above"]), "d")
+
+
+def test_at_most_three_closest_names_and_file_level_refusals_word_for_word(tmp_path):
+    vocab = vocab_from_names(["sheep", "sheet", "shed", "sheen", "sky"], ["above"])
+    message = _message([{"objects": ["shee"]}], vocab=vocab, source=None)
+    assert "vocabulary; closest: 'sheet', 'sheep', 'sheen'. Use names" in message  # three of four, best first
+    from sg2im.scene_graph import MAX_GRAPHS
+
+    assert _message([{"objects": ["sky"]}] * (MAX_GRAPHS + 1), source=None).startswith(
+        f"{MAX_GRAPHS + 1} scene graphs: at most {MAX_GRAPHS} at a time")
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 200000 + "]" * 200000)
+    with pytest.raises(DataError) as err:
+        load_scene_graphs(nested)
+    assert str(err.value) == (f"scene-graph file {nested} is nested too deeply to be a scene graph (a scene graph is a "
+                              "dict with a list of names and a list of [subject, predicate, object])")
+    mixed = tmp_path / "mixed.json"
+    mixed.write_text(json.dumps([{"objects": ["sky"]}, 5]))
+    with pytest.raises(DataError) as err:
+        load_scene_graphs(mixed)
+    assert str(err.value) == f'scene graph 1 in {mixed}: must be a dict with "objects" and "relationships", got int'
+
+
+def test_vocab_index_map_with_the_same_predicates_and_many_missing_names():
+    from sg2im.scene_graph import vocab_index_map
+
+    data = vocab_from_names(["sky", "grass"], ["above", "below"])
+    objs, preds = vocab_index_map(data, vocab_from_names(["grass", "sky"], ["above", "below"]), "d")
+    assert objs.tolist() == [0, 2, 1] and preds.tolist() == [0, 1, 2]  # predicates the same: the identity
+    many = vocab_from_names([f"thing{i}" for i in range(10)], ["above"])
+    with pytest.raises(DataError) as err:
+        vocab_index_map(many, data, "d")
+    assert f"lacks the objects {[f'thing{i}' for i in range(8)]} of the data" in str(err.value)
