@@ -543,6 +543,8 @@ def test_unnamed_objects_images_without_records_and_the_auto_split_through_the_w
     (src / "objects.json").write_text(json.dumps(objects))
     rels = json.loads((src / "relationships.json").read_text())
     (src / "relationships.json").write_text(json.dumps([r for r in rels if r["image_id"] != 4]))  # image 4: none
+    attrs = json.loads((src / "attributes.json").read_text())
+    (src / "attributes.json").write_text(json.dumps([a for a in attrs if a["image_id"] != 2]))  # image 2: none
     out = tmp_path / "deep" / "er" / "out"
     summary = preprocess_vg(tiny_args(src, out, min_object_instances=2, min_relationships_per_image=0),
                             log=lambda *_: None)
@@ -552,6 +554,7 @@ def test_unnamed_objects_images_without_records_and_the_auto_split_through_the_w
     assert 1000 not in train["object_ids"] and 1001 not in train["object_ids"]
     assert train["relationships_per_image"].tolist() == [2, 2, 0]
     assert (train["relationship_ids"][2] == -1).all()
+    assert train["attributes_per_object"][:, 0].tolist() == [2, 0, 2]  # image 2 has no attributes record
     assert summary["train"]["dropped"] == {"missing_from_objects_json": 1}
     assert summary["objects_kept"] == 4 * 4
     vocab = json.loads((out / "vocab.json").read_text())
