@@ -132,9 +132,9 @@ def test_sampler_resume_position_and_shards():
     assert sorted(r0 + r1) == data
 
 
-def _strip(*argv: str) -> None:
+def _strip(*argv: str) -> list[dict]:
     """What stages/strip.py does with these flags (no params file)."""
-    strip_all(load_stage("strip", StripConfig, [*argv, "--params", "/nonexistent/none.yaml"]).config)
+    return strip_all(load_stage("strip", StripConfig, [*argv, "--params", "/nonexistent/none.yaml"]).config)
 
 
 def test_strip_stage_keeps_what_generation_needs(tmp_path):
@@ -163,8 +163,10 @@ def test_strip_stage_keeps_what_generation_needs(tmp_path):
     # --input_dir/--output_dir strip every .pt of a folder
     (tmp_path / "in").mkdir()
     ck.atomic_torch_save(ck.to_plain(_tiny_checkpoint()), tmp_path / "in" / "a.pt")
-    _strip("--input_dir", str(tmp_path / "in"), "--output_dir", str(tmp_path / "out"))
-    assert (tmp_path / "out" / "a.pt").exists()
+    ck.atomic_torch_save(ck.to_plain(_tiny_checkpoint()), tmp_path / "in" / "b.pt")
+    stripped = _strip("--input_dir", str(tmp_path / "in"), "--output_dir", str(tmp_path / "out"))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.pt", "b.pt"]
+    assert [set(d) for d in stripped] == [set(torch.load(tmp_path / "out" / "a.pt", weights_only=True))] * 2
 
 
 def test_strip_errors_name_the_fix(tmp_path):
