@@ -428,6 +428,15 @@ def test_the_hash_split_restated_and_its_splits_file_found_from_any_folder(tmp_p
     assert load_splits("auto", ids) == want and all(want.values())
     monkeypatch.chdir(tmp_path)  # the packaged split by its repository path, from another folder
     assert load_splits("sg2im/data/vg_splits.json", []) == load_splits(SPLITS, [])
+    local = tmp_path / "sg2im" / "data" / "vg_splits.json"  # ... unless that path exists where you are
+    local.parent.mkdir(parents=True)
+    local.write_text(json.dumps({"train": [1], "val": [2], "test": []}))
+    assert load_splits("sg2im/data/vg_splits.json", []) == {"train": [1], "val": [2], "test": []}
+    (tmp_path / "bad.json").write_text(json.dumps(["train"]))
+    with pytest.raises(DataError) as err:
+        load_splits(tmp_path / "bad.json", [])
+    assert str(err.value) == (f"{tmp_path / 'bad.json'}: expected {{split: [image ids]}} ('list' object has no "
+                              "attribute 'items').")
     with pytest.raises(DataError, match="nowhere.json: splits file not found"):
         load_splits("nowhere.json", [])
 
@@ -447,10 +456,13 @@ def test_image_records_with_the_old_id_key_load_and_malformed_ones_are_counted(t
     info = load_images(path, skips)
     assert info == {7: (300, 250, "VG_100K/7.jpg"), 8: (150, 400, "VG_100K_2/8.jpg"), 9: (400, 150, "VG_100K/9.jpg")}
     assert skips.total() == 1
-    with pytest.warns(UserWarning, match=r"image_data.json: skipped 1 annotations: 1 malformed image records"):
+    with pytest.warns(UserWarning) as caught:
         skips.warn()
-    splits = {"train": [7, 8, 9, 10]}
+    assert str(caught[0].message) == ("image_data.json: skipped 1 annotations: 1 malformed image records (e.g. "
+                                      "{'image_id': 10, 'url': 'https://x/VG_100K/10.jpg'})")
+    splits = {"train": [10, 8, 9, 7]}  # unknown and too small first: the images after them still count
     assert drop_small_images(splits, info, 200, log=lambda *_: None) == {7: "train"}  # either side too small
+    assert splits == {"train": [7]}
 
 
 def test_malformed_entries_of_each_file_are_named_and_the_good_ones_after_them_kept(tmp_path):
@@ -460,11 +472,12 @@ def test_malformed_entries_of_each_file_are_named_and_the_good_ones_after_them_k
     import warnings
 
     src = tiny_vg(tmp_path / "src")
+    bad_rel = {"relationship_id": 1, "object": {}, "synsets": ["a.n.01"] * 9}
+    bad_attr = {"object_id": 20, "attributes": "tall", "synsets": ["b.n.01"] * 9}
     edits = {"objects": lambda d: (d[0]["objects"].insert(0, "junk"),
                                    d[1]["objects"][0].__setitem__("name", d[1]["objects"][0].pop("names")[0])),
-             "relationships": lambda d: d[0]["relationships"].insert(0, {"relationship_id": 1, "object": {}}),
-             "attributes": lambda d: (d[0]["attributes"].insert(0, "junk"),
-                                      d[1]["attributes"].insert(0, {"object_id": 20, "attributes": "tall"}))}
+             "relationships": lambda d: d[0]["relationships"].insert(0, bad_rel),
+             "attributes": lambda d: (d[0]["attributes"].insert(0, "junk"), d[1]["attributes"].insert(0, bad_attr))}
     for name, edit in edits.items():
         data = json.loads((src / f"{name}.json").read_text())
         edit(data)
@@ -474,10 +487,10 @@ def test_malformed_entries_of_each_file_are_named_and_the_good_ones_after_them_k
         summary = preprocess_vg(tiny_args(src, tmp_path / "out"), log=lambda *_: None)
     assert [str(w.message) for w in caught] == [
         "objects.json: skipped 1 annotations: 1 malformed objects (e.g. image 1: junk)",
-        "relationships.json: skipped 1 annotations: 1 malformed relationships (e.g. image 1: "
-        "{'relationship_id': 1, 'object': {}})",
+        f"relationships.json: skipped 1 annotations: 1 malformed relationships (e.g. image 1: {str(bad_rel)[:60]})",
         "attributes.json: skipped 2 annotations: 1 malformed attribute records (e.g. image 1: junk); 1 malformed "
-        "attribute lists (e.g. image 2: {'object_id': 20, 'attributes': 'tall'})"]
+        f"attribute lists (e.g. image 2: {str(bad_attr)[:60]})"]  # long records cut at 60 characters
+    assert len(str(bad_rel)) > 61 and len(str(bad_attr)) > 61
     assert summary["skipped_records"] == 4
     train = read_h5(tmp_path / "out" / "train.h5")
     assert train["objects_per_image"].tolist() == [4, 4, 4, 4]
@@ -531,6 +544,7 @@ def test_image_records_skip_records_without_an_integer_image_id():
         assert skips.examples[("objects.json", "malformed image records")] == "{'image_id': '3'}"
 
 
+@pytest.mark.filterwarnings("ignore:.*malformed image records:UserWarning")  # the junk records: counted below
 def test_unnamed_objects_images_without_records_and_the_auto_split_through_the_whole_preprocessing(tmp_path):
     """An object whose only name is out of the vocabulary and one with no names are dropped (the vocabulary's
     last name is not borrowed); an image without a relationships record keeps no relationship of another image;
@@ -541,10 +555,13 @@ def test_unnamed_objects_images_without_records_and_the_auto_split_through_the_w
     objects[1]["objects"].insert(0, {"object_id": 1001, "names": [], "x": 0, "y": 0, "w": 90, "h": 90})
     del objects[2]  # image 3: no objects record
     (src / "objects.json").write_text(json.dumps(objects))
+    images = json.loads((src / "image_data.json").read_text())  # image 6: in the split, no record anywhere
+    (src / "image_data.json").write_text(json.dumps(images + [{**images[0], "image_id": 6}, "junk"]))
+    (src / "splits.json").write_text(json.dumps({"train": [1, 2, 3, 4, 6], "val": [5], "test": []}))
     rels = json.loads((src / "relationships.json").read_text())
-    (src / "relationships.json").write_text(json.dumps([r for r in rels if r["image_id"] != 4]))  # image 4: none
-    attrs = json.loads((src / "attributes.json").read_text())
-    (src / "attributes.json").write_text(json.dumps([a for a in attrs if a["image_id"] != 2]))  # image 2: none
+    (src / "relationships.json").write_text(json.dumps([r for r in rels if r["image_id"] != 4] + ["junk"]))
+    attrs = json.loads((src / "attributes.json").read_text())  # image 2: no attributes record
+    (src / "attributes.json").write_text(json.dumps([a for a in attrs if a["image_id"] != 2] + [{"image_id": "x"}]))
     out = tmp_path / "deep" / "er" / "out"
     summary = preprocess_vg(tiny_args(src, out, min_object_instances=2, min_relationships_per_image=0),
                             log=lambda *_: None)
@@ -555,7 +572,8 @@ def test_unnamed_objects_images_without_records_and_the_auto_split_through_the_w
     assert train["relationships_per_image"].tolist() == [2, 2, 0]
     assert (train["relationship_ids"][2] == -1).all()
     assert train["attributes_per_object"][:, 0].tolist() == [2, 0, 2]  # image 2 has no attributes record
-    assert summary["train"]["dropped"] == {"missing_from_objects_json": 1}
+    assert summary["train"]["dropped"] == {"missing_from_objects_json": 2}
+    assert summary["train"]["relationships"] == 4 and summary["skipped_records"] == 3  # the three junk records
     assert summary["objects_kept"] == 4 * 4
     vocab = json.loads((out / "vocab.json").read_text())
     assert (summary["num_objects_vocab"], summary["num_predicates_vocab"], summary["num_attributes_vocab"]) == (
@@ -563,7 +581,7 @@ def test_unnamed_objects_images_without_records_and_the_auto_split_through_the_w
     assert "unicorn" not in vocab["object_name_to_idx"]
 
     auto = preprocess_vg(tiny_args(src, tmp_path / "auto", splits_json="auto"), log=lambda *_: None)
-    assert sum(auto[s]["images"] + sum(auto[s]["dropped"].values()) for s in ("train", "val", "test")) == 5
+    assert sum(auto[s]["images"] + sum(auto[s]["dropped"].values()) for s in ("train", "val", "test")) == 6
     with pytest.raises(DataError) as err:
         preprocess_vg(tiny_args(src, tmp_path / "x", train_split="training"), log=lambda *_: None)
     assert str(err.value) == (f"{src / 'splits.json'}: no split named train_split='training' (has ['train', 'val', "
@@ -603,3 +621,12 @@ def test_h5_written_beside_its_target_under_the_umask_and_nothing_left_by_a_fail
         load_aliases(tmp_path / "object_alias.txt")
     assert str(err.value) == (f"{tmp_path / 'object_alias.txt'}: alias file not found. Run the download_vg stage "
                               "or fix the path parameter.")
+
+
+@pytest.mark.parametrize("raw", [b'["h\xc3', b'["\xff\xfe", 1]'])
+def test_a_file_that_is_not_utf8_is_a_data_error(tmp_path, raw):
+    path = tmp_path / "objects.json"
+    path.write_bytes(raw)
+    for size in (1, 64):
+        with pytest.raises(DataError, match=r"objects\.json: not UTF-8 text \(.*\) at element 0"):
+            list(iter_json_array(path, chunk_size=size))

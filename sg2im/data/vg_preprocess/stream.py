@@ -38,11 +38,12 @@ def iter_json_array(path: str | os.PathLike, desc: str | None = None, chunk_size
         nonlocal buf, pos, eof, consumed
         data = fh.read(chunk_size)
         bar.update(len(data))
-        if not data:
-            eof = True
-            buf = buf[pos:] + utf8.decode(b"", final=True)
-        else:
-            buf = buf[pos:] + utf8.decode(data)
+        eof = not data
+        try:
+            text = utf8.decode(data, final=eof)
+        except UnicodeDecodeError as err:
+            raise fail(f"not UTF-8 text ({err.reason})") from None
+        buf = buf[pos:] + text
         consumed += pos
         pos = 0
         return not eof
