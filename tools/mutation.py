@@ -12,6 +12,7 @@ killed / (killed + survived + no tests), timeouts counted as killed. Survivors t
     python tools/mutation.py                     # every group, report in build/mutation/report.md
     python tools/mutation.py metrics layout      # some groups
     python tools/mutation.py --budget 120        # seconds per group (default 600)
+    python tools/mutation.py --report            # no run: the last results against the equivalents list now
 """
 from __future__ import annotations
 
@@ -81,10 +82,26 @@ def prepare(group: str) -> Path:
     return work
 
 
+def _mutmut() -> str:
+    return str(Path(sys.executable).with_name("mutmut"))
+
+
+def results_of(group: str) -> dict[str, str]:
+    """mutant name -> verdict of the group's last run (``mutmut results``)."""
+    listing = subprocess.run([_mutmut(), "results", "--all", "true"], cwd=OUT / group, capture_output=True,
+                             text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}).stdout
+    status = {}
+    for line in listing.splitlines():
+        name, sep, verdict = line.strip().rpartition(": ")
+        if sep and name.startswith("sg2im."):
+            status[name] = verdict
+    return status
+
+
 def run_group(group: str, budget: float, children: int) -> dict:
     """mutmut run in the group's copy, stopped (its results kept) when the budget is spent."""
     work = prepare(group)
-    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    mutmut = _mutmut()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.monotonic()
     with open(work / "mutmut.log", "w") as log:
@@ -102,14 +119,7 @@ def run_group(group: str, budget: float, children: int) -> dict:
                 proc.wait()
             finished = False
     seconds = time.monotonic() - started
-    listing = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, capture_output=True, text=True,
-                             env=env).stdout
-    status = {}
-    for line in listing.splitlines():
-        name, sep, verdict = line.strip().rpartition(": ")
-        if sep and name.startswith("sg2im."):
-            status[name] = verdict
-    return {"group": group, "finished": finished, "seconds": round(seconds, 1), "status": status,
+    return {"group": group, "finished": finished, "seconds": round(seconds, 1), "status": results_of(group),
             "exit_code": proc.returncode}
 
 
@@ -132,8 +142,7 @@ def summarise(result: dict, equivalent: dict[str, str]) -> dict:
 
 
 def diff_of(group: str, name: str) -> str:
-    mutmut = str(Path(sys.executable).with_name("mutmut"))
-    return subprocess.run([mutmut, "show", name], cwd=OUT / group, capture_output=True, text=True).stdout
+    return subprocess.run([_mutmut(), "show", name], cwd=OUT / group, capture_output=True, text=True).stdout
 
 
 def report(summaries: list[dict]) -> str:
@@ -155,16 +164,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=600, help="seconds per group (default 600)")
     parser.add_argument("--show", type=int, default=10, help="diffs of unexplained survivors printed per group")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2, help="mutants run at once")
+    parser.add_argument("--report", action="store_true",
+                        help="no run: classify each group's last results again (after editing the equivalents)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.groups) - set(GROUPS))
     if unknown:
         parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
     equivalent = tomllib.loads(EQUIVALENT_FILE.read_text())["equivalent"] if EQUIVALENT_FILE.exists() else {}
     summaries = []
-    for group in args.groups or list(GROUPS):
+    for group in args.groups or [g for g in GROUPS if not args.report or (OUT / g / "summary.json").exists()]:
         print(f"== {group}: mutating {', '.join(GROUPS[group][0])} against {', '.join(GROUPS[group][1])} "
               f"(budget {args.budget:.0f} s; log in {OUT / group / 'mutmut.log'})", flush=True)
-        s = summarise(run_group(group, args.budget, args.children), equivalent)
+        if args.report:
+            last = json.loads((OUT / group / "summary.json").read_text())
+            result = {k: last[k] for k in ("group", "finished", "seconds", "exit_code")} | {"status": results_of(group)}
+        else:
+            result = run_group(group, args.budget, args.children)
+        s = summarise(result, equivalent)
         summaries.append(s)
         print(f"   {s['killed']}/{s['tested']} killed ({s['score']:.1%}), {len(s['equivalent'])} equivalent, "
               f"{len(s['unexplained_survivors'])} unexplained survivors, {s['seconds']:.0f} s", flush=True)
@@ -175,10 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         if s["unexplained_survivors"]:
             print(f"   all {len(s['unexplained_survivors'])} listed in {survivors}; the diff of one: "
                   f"cd {OUT / group} && mutmut show NAME")
-    table = report(summaries)
-    OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / group / "summary.json").write_text(json.dumps(s, indent=2) + "\n")
+    # the report covers every group's latest run (a group run alone updates its row)
+    latest = [json.loads((OUT / g / "summary.json").read_text()) for g in GROUPS if (OUT / g / "summary.json").exists()]
+    table = report(latest)
     (OUT / "report.md").write_text(table + "\n")
-    (OUT / "report.json").write_text(json.dumps(summaries, indent=2) + "\n")
+    (OUT / "report.json").write_text(json.dumps(latest, indent=2) + "\n")
     print(table)
     print(f"report: {OUT / 'report.md'}, {OUT / 'report.json'}")
     return 1 if any(s["unexplained_survivors"] for s in summaries) else 0
