@@ -163,5 +163,20 @@ def test_read_checkpoint_errors_word_for_word(tmp_path):
     with pytest.raises(DataError) as err:
         read_checkpoint(tmp_path / "cut.pt", trust=True)
     assert str(err.value).startswith(f"checkpoint {tmp_path / 'cut.pt'} is not a readable torch checkpoint (")
+    assert "NoneType" not in str(err.value) and "Error: " in str(err.value)  # names what torch raised
     assert str(err.value).endswith("it is truncated or not a checkpoint: delete it and train (or download) it again.")
     assert read_checkpoint(tmp_path / "dd.pt", trust=True, map_location="meta") == {"losses": {}}
+
+
+def test_to_plain_keeps_tuples_and_writes_paths_as_text():
+    from pathlib import Path
+
+    import numpy as np
+
+    from sg2im.checkpoint import to_plain
+
+    plain = to_plain({"size": (64, 64), "dims": [1, 2], "out": Path("models/x.pt"), "lr": np.float32(0.5),
+                      "arr": np.arange(3)})
+    assert plain["size"] == (64, 64) and isinstance(plain["size"], tuple) and isinstance(plain["dims"], list)
+    assert plain["out"] == "models/x.pt" and plain["lr"] == 0.5 and type(plain["lr"]) is float
+    assert torch.equal(plain["arr"], torch.arange(3))

@@ -163,6 +163,8 @@ def test_param_differences_word_for_word_including_none_lists_and_paths(tmp_path
     now = RunIdentity({"image_size": [32, 32], "out": tmp_path, "new": 1}, {}, {})
     assert differences(saved, now) == ["params: gone None -> <absent>", "params: image_size 64,64 -> 32,32",
                                        "params: new <absent> -> 1"]
+    assert differences(RunIdentity({}, {}, {}).to_dict(), RunIdentity({"x": None}, {}, {})) == [
+        "params: x <absent> -> None"]
     assert differences({"params": {}, "code": {}}, now) == [
         "identity: the checkpoint records no run identity (written by an older version of this code, or not by "
         "this training code), so it cannot be told to be the same run"]
