@@ -296,3 +296,13 @@ def test_vocab_index_map_with_the_same_predicates_and_many_missing_names():
     with pytest.raises(DataError) as err:
         vocab_index_map(many, data, "d")
     assert f"lacks the objects {[f'thing{i}' for i in range(8)]} of the data" in str(err.value)
+
+
+def test_a_name_half_like_a_vocabulary_name_is_still_offered_and_binary_files_are_named(tmp_path):
+    message = _message([{"objects": ["skate"]}], vocab=vocab_from_names(["sky"], ["above"]), source=None)
+    assert "; closest: 'sky'." in message  # similarity exactly 0.5: offered
+    binary = tmp_path / "g.json"
+    binary.write_bytes(b'{"objects": ["\xff"]}')
+    with pytest.raises(DataError) as err:
+        load_scene_graphs(binary)
+    assert str(err.value) == f"scene-graph file {binary} is not UTF-8 text"
