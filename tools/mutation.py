@@ -173,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     equivalent = tomllib.loads(EQUIVALENT_FILE.read_text())["equivalent"] if EQUIVALENT_FILE.exists() else {}
     summaries = []
     for group in args.groups or [g for g in GROUPS if not args.report or (OUT / g / "summary.json").exists()]:
-        print(f"== {group}: mutating {', '.join(GROUPS[group][0])} against {', '.join(GROUPS[group][1])} "
-              f"(budget {args.budget:.0f} s; log in {OUT / group / 'mutmut.log'})", flush=True)
+        doing = "last results of" if args.report else f"mutating (budget {args.budget:.0f} s)"
+        print(f"== {group}: {doing} {', '.join(GROUPS[group][0])} against {', '.join(GROUPS[group][1])} "
+              f"(log in {OUT / group / 'mutmut.log'})", flush=True)
         if args.report:
             last = json.loads((OUT / group / "summary.json").read_text())
             result = {k: last[k] for k in ("group", "finished", "seconds", "exit_code")} | {"status": results_of(group)}
