@@ -63,6 +63,10 @@ def vg_real_out(tmp_path_factory):
 
 
 # --------------------------------------------------------------------------- reference
+def _out_of_range(n: int, low: int, high: int, what: str) -> str | None:
+    return f"too_few_{what}" if n < low else f"too_many_{what}" if n > high else None
+
+
 def reference_preprocess(args: Namespace, probe: dict | None = None) -> tuple[dict, dict]:
     """The original scripts/preprocess_vg.py algorithm restated plainly (json.load, dicts), with
     quirk (a) fixed (predicates normalised for every split) and deterministic name tie order.
@@ -143,18 +147,12 @@ def reference_preprocess(args: Namespace, probe: dict | None = None) -> tuple[di
                     for r in rels_of[image_id] if r["predicate"] in p2i
                     and r["subject"]["object_id"] in slot and r["object"]["object_id"] in slot]
             probe["objects_per_image"].add(len(o_ids))
-            if len(o_ids) < args.min_objects_per_image:
-                dropped["too_few_objects"] += 1
-                continue
-            if len(o_ids) > max_o:
-                dropped["too_many_objects"] += 1
-                continue
-            probe["relationships_per_image"].add(len(rels))
-            if len(rels) < args.min_relationships_per_image:
-                dropped["too_few_relationships"] += 1
-                continue
-            if len(rels) > max_r:
-                dropped["too_many_relationships"] += 1
+            reason = _out_of_range(len(o_ids), args.min_objects_per_image, max_o, "objects")
+            if reason is None:  # the relationship filter sees only images the object filter kept
+                probe["relationships_per_image"].add(len(rels))
+                reason = _out_of_range(len(rels), args.min_relationships_per_image, max_r, "relationships")
+            if reason is not None:
+                dropped[reason] += 1
                 continue
             o2a = {a["object_id"]: a.get("attributes") for a in attrs_of[image_id]}
             apo = []
